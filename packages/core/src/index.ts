@@ -20,3 +20,5 @@ export { compileTrainingGraph, selectTrainable, type TrainingOptions, type Train
 export { lowerToPlan, printPlan, isPersistent, type Plan, type PlanValue, type Step } from './plan/plan.js';
 export type { Backend, BoundKernel, KernelSpec } from './runtime/backend.js';
 export { Program, type Feeds } from './runtime/program.js';
+export * as nn from './nn/layers.js';
+export { compileTraining } from './runtime/compile-program.js';

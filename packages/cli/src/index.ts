@@ -1,0 +1,3 @@
+export { main, parseArgs } from './main.js';
+export { lineChartSvg, type Series } from './chart.js';
+export { Progress } from './progress.js';
