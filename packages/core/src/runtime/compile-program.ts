@@ -9,5 +9,5 @@ import { Program } from './program.js';
  */
 export function compileTraining<B>(model: Graph, opts: TrainingOptions, backend: Backend<B>): Program<B> {
   const { graph } = compileTrainingGraph(model, opts);
-  return Program.create(graph, backend, { lr: opts.optimizer?.lr ?? 0 });
+  return Program.create(graph, backend);
 }

@@ -9,7 +9,7 @@ import type { Graph, ValueId } from '../ir/graph.js';
 import { lowerToPlan, type Plan } from '../plan/plan.js';
 import { shapeEq, fmtShape } from '../shape.js';
 import { tensor, type Tensor } from '../tensor.js';
-import { LR_INPUT } from '../train/optimizer.js';
+import { LR_STATE } from '../train/optimizer.js';
 import type { Backend, BoundKernel } from './backend.js';
 
 type Exec<B> = { kind: 'run'; kernel: BoundKernel<B>; inputs: ValueId[]; outputs: ValueId[] } | { kind: 'free'; values: ValueId[] };
@@ -19,8 +19,6 @@ export type Feeds = Record<string, Tensor>;
 export class Program<B = unknown> {
   readonly plan: Plan;
   readonly backend: Backend<B>;
-  /** Learning rate fed to the `@lr` input when the caller does not feed it. */
-  lr = 0;
   private readonly bufs = new Map<ValueId, B>();
   private readonly exec: Exec<B>[];
   private readonly inputByName: Map<string, ValueId>;
@@ -39,7 +37,7 @@ export class Program<B = unknown> {
     }
   }
 
-  static create<B>(graph: Graph, backend: Backend<B>, opts: { lr?: number } = {}): Program<B> {
+  static create<B>(graph: Graph, backend: Backend<B>): Program<B> {
     const plan = lowerToPlan(graph);
     const missing: string[] = [];
     const exec: Exec<B>[] = [];
@@ -63,17 +61,14 @@ export class Program<B = unknown> {
       const uniq = [...new Set(missing)];
       throw new PockError('unsupported-kernel', `backend '${backend.name}' has no kernel for ${uniq.length} op instance(s):\n  ${uniq.join('\n  ')}\nUse another backend or add these kernels to its table.`);
     }
-    const p = new Program(plan, backend, exec);
-    p.lr = opts.lr ?? 0;
-    return p;
+    return new Program(plan, backend, exec);
   }
 
   /** Runs one step: forward, backward and update for a training program. */
   async step(feeds: Feeds): Promise<Record<string, Tensor>> {
     const be = this.backend;
     for (const [name, id] of this.inputByName) {
-      let t = feeds[name];
-      if (!t && name === LR_INPUT) t = tensor(this.plan.values.get(id)!.dtype, [], [this.lr]);
+      const t = feeds[name];
       if (!t) throw new PockError('input', `missing input '${name}' (inputs: ${[...this.inputByName.keys()].join(', ')})`);
       const v = this.plan.values.get(id)!;
       if (!shapeEq(t.shape, v.shape))
@@ -113,6 +108,22 @@ export class Program<B = unknown> {
       }
     }
     return result;
+  }
+
+  /** The learning rate of a training program (state `@lr`); setting it takes effect next step. */
+  get lr(): number {
+    return Number(this.plan.init.get(this.stateId(LR_STATE))!.data[0]);
+  }
+  set lr(v: number) {
+    const id = this.stateId(LR_STATE);
+    const t = tensor(this.plan.values.get(id)!.dtype, [], [v]);
+    this.backend.write(this.bufs.get(id)!, t);
+    (this.plan.init as Map<ValueId, Tensor>).set(id, t);
+  }
+
+  private stateId(name: string): ValueId {
+    for (const [id, v] of this.plan.values) if (v.name === name && v.role === 'state') return id;
+    throw new PockError('input', `this program has no state '${name}' (is it a training program with an optimizer?)`);
   }
 
   /** Current value of a param, buffer or state, by source name. */

@@ -37,7 +37,7 @@ export function withLoss(model: Graph, spec: LossSpec): LossGraph {
     loss = pred;
   } else if (spec.kind === 'cross-entropy') {
     labels = b.input('labels', spec.labelDtype ?? 'int64', predShape.slice(0, -1));
-    loss = b.scoped('loss', () => b.op1('softmax_cross_entropy', [pred, labels!], { reduction: 'mean' }));
+    loss = b.scoped('loss', () => b.op1('softmax_cross_entropy', [pred, labels!], { reduction: 'mean', ignoreIndex: null }));
   } else {
     labels = b.input('labels', b.dtype(pred), predShape);
     loss = b.scoped('loss', () => {

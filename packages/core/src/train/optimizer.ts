@@ -2,13 +2,16 @@ import { GraphBuilder } from '../ir/builder.js';
 import type { Graph, ValueId } from '../ir/graph.js';
 import { tensor } from '../tensor.js';
 
-/** Optimizers, with PyTorch's defaults and semantics. The learning rate is a program input. */
+/**
+ * Optimizers, with PyTorch's defaults and semantics. The learning rate is program state
+ * (initialised from the config; `Program.lr` changes it between steps without recompiling).
+ */
 export type OptimizerConfig =
   | { kind: 'sgd'; lr: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number }
   | { kind: 'adam' | 'adamw'; lr: number; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number };
 
-/** Name of the learning-rate input and step-counter state of a training program. */
-export const LR_INPUT = '@lr';
+/** Names of the learning-rate and step-counter states of a training program. */
+export const LR_STATE = '@lr';
 export const STEP_STATE = '@step';
 
 /**
@@ -20,7 +23,7 @@ export function withOptimizer(g: Graph, grads: ReadonlyMap<ValueId, ValueId>, op
   const params = [...grads.keys()];
   if (params.length === 0) return g;
   const dtype = b.dtype(params[0]!);
-  const lr = b.input(LR_INPUT, dtype, []);
+  const lr = b.state(LR_STATE, tensor(dtype, [], [opt.lr]));
   const step = b.state(STEP_STATE, tensor(dtype, [], [0]));
   const nextStep = b.scoped('optimizer', () => b.add(step, b.scalarLike(1, step)));
   b.update(step, nextStep);
