@@ -3,9 +3,9 @@
  * step (forward, loss, backward, optimizer) and trained on the CPU backend until the loss falls
  * far below where it started.
  */
-import { GraphBuilder, compileTraining, nn, rng, tensor, type Tensor } from '@pockengine/core';
+import { GraphBuilder, PockError, compileTraining, nn, rng, tensor, type Tensor } from '@pockengine/core';
 import { describe, expect, it } from 'vitest';
-import { CpuBackend } from '../src/index.js';
+import { CPU_KERNELS, CpuBackend } from '../src/index.js';
 
 /** Three Gaussian blobs in 2-D, labels 0..2. */
 function blobs(n: number, seed: number): { x: Tensor; y: Tensor } {
@@ -67,5 +67,39 @@ describe('end-to-end training', () => {
     const losses: number[] = [];
     for (let s = 0; s < 60; s++) losses.push(Number((await prog.step({ x: data.x, labels: data.y })).loss!.data[0]));
     expect(losses.at(-1)!).toBeLessThan(0.2 * losses[0]!);
+  });
+});
+
+describe('program binding', () => {
+  it('lists every missing kernel at once before running anything', () => {
+    const b = new GraphBuilder('mlp');
+    const x = b.input('x', 'float32', [4, 2]);
+    const h = nn.dense(b, x, 3, 'fc1', { activation: 'relu', seed: 1 });
+    b.output('logits', nn.dense(b, h, 2, 'fc2', { seed: 2 }));
+    const { matmul: _m, relu: _r, ...partial } = CPU_KERNELS;
+    const run = () => compileTraining(b.build(), { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'sgd', lr: 0.1 } }, new CpuBackend(partial));
+    expect(run).toThrow(PockError);
+    try {
+      run();
+    } catch (e) {
+      const msg = (e as PockError).message;
+      expect((e as PockError).code).toBe('unsupported-kernel');
+      // forward and backward matmuls and the relu, all in one message
+      expect(msg).toContain("matmul(float32[4,2], float32[3,2]) at 'fc1'");
+      expect(msg).toContain("relu(float32[4,3]) at 'fc1'");
+      expect(msg).toMatch(/matmul\(.*\) at 'grad\(fc2\)'/);
+    }
+  });
+
+  it('starts from the configured learning rate and lets it change without recompiling', async () => {
+    const b = new GraphBuilder('lin');
+    const x = b.input('x', 'float64', [2, 2]);
+    b.output('logits', nn.dense(b, x, 2, 'fc', { seed: 3 }));
+    const prog = compileTraining(b.build(), { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'sgd', lr: 0.25 } }, new CpuBackend());
+    expect(prog.lr).toBe(0.25);
+    prog.lr = 0;
+    const w0 = (await prog.read('fc.weight')).data.slice();
+    await prog.step({ x: tensor('float64', [2, 2], [1, 2, 3, 4]), labels: tensor('int64', [2], [0, 1]) });
+    expect(Array.from((await prog.read('fc.weight')).data)).toEqual(Array.from(w0));
   });
 });
