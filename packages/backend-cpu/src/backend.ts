@@ -1,15 +1,18 @@
 import { tensor, type Backend, type BoundKernel, type KernelSpec, type Tensor, type TypeInfo } from '@pockengine/core';
 import type { CpuKernel, CpuKernelTable } from './kernel-table.js';
 import { CPU_KERNELS } from './kernels/index.js';
-import { cpuAlloc, cpuBytes, type CpuTensor } from './tensor.js';
+import { cpuAlloc, cpuBytes, cpuView, type CpuTensor } from './tensor.js';
 
 /**
- * The reference CPU backend: synchronous kernels over typed arrays, float32 and float64.
- * Clarity first; speed comes from specialised kernels that backend switching can pick.
+ * The CPU backend: synchronous kernels over typed arrays, float32 and float64. Temporaries are
+ * views into one arena ArrayBuffer of the planned size; `allocatedBytes` counts what is really
+ * allocated (persistent buffers and arenas), so tests can hold the memory plan to its word.
  */
 export class CpuBackend implements Backend<CpuTensor> {
   readonly name = 'cpu';
+  readonly arenaAlignment = 64;
   private readonly kernels: Partial<CpuKernelTable>;
+  private readonly arenas = new WeakSet<CpuTensor>();
   private live = 0;
   private peak = 0;
 
@@ -21,24 +24,49 @@ export class CpuBackend implements Backend<CpuTensor> {
     const k = this.kernels[spec.op] as CpuKernel<unknown> | undefined;
     if (!k) return undefined;
     const attrs = spec.attrs;
-    return (inputs, outputs) => k(inputs, outputs, attrs);
+    // arena buffers hold stale data: kernels accumulate into their outputs, so clear the fresh ones
+    const clear = spec.outputs.map((_, i) => (spec.inPlace?.[i] ?? null) === null);
+    return (inputs, outputs) => {
+      for (let i = 0; i < outputs.length; i++) if (clear[i]) outputs[i]!.data.fill(0);
+      k(inputs, outputs, attrs);
+    };
   }
 
   alloc(t: TypeInfo): CpuTensor {
     const buf = cpuAlloc(t.dtype, t.shape);
-    this.live += cpuBytes(buf);
-    if (this.live > this.peak) this.peak = this.live;
+    this.track(cpuBytes(buf));
     return buf;
   }
 
+  allocArena(bytes: number): CpuTensor {
+    const buf: CpuTensor = { dtype: 'uint8', shape: [bytes], data: new Uint8Array(bytes) };
+    this.arenas.add(buf);
+    this.track(bytes);
+    return buf;
+  }
+
+  view(arena: CpuTensor, offset: number, t: TypeInfo): CpuTensor {
+    return cpuView(arena.data.buffer as ArrayBuffer, arena.data.byteOffset + offset, t.dtype, t.shape);
+  }
+
+  private track(bytes: number): void {
+    this.live += bytes;
+    if (this.live > this.peak) this.peak = this.live;
+  }
+
   free(buf: CpuTensor): void {
-    this.live -= cpuBytes(buf);
+    this.live -= this.arenas.has(buf) ? buf.data.byteLength : cpuBytes(buf);
+    this.arenas.delete(buf);
   }
 
   write(buf: CpuTensor, t: Tensor): void {
     const src = t.data;
     if (src instanceof BigInt64Array) for (let i = 0; i < src.length; i++) buf.data[i] = Number(src[i]);
     else buf.data.set(src as ArrayLike<number>);
+  }
+
+  copy(src: CpuTensor, dst: CpuTensor): void {
+    dst.data.set(src.data);
   }
 
   async read(buf: CpuTensor): Promise<Tensor> {

@@ -38,3 +38,29 @@ export function cpuAlloc(dtype: DType, shape: Shape): CpuTensor {
 export function cpuBytes(t: CpuTensor): number {
   return size(t.shape) * byteSize(t.dtype);
 }
+
+/** A typed view of `shape` over `buffer` at byte `offset` (offset aligned to the element size). */
+export function cpuView(buffer: ArrayBuffer, offset: number, dtype: DType, shape: Shape): CpuTensor {
+  const n = size(shape);
+  let data: CpuData;
+  switch (dtype) {
+    case 'float32':
+      data = new Float32Array(buffer, offset, n);
+      break;
+    case 'float64':
+    case 'int64':
+      data = new Float64Array(buffer, offset, n);
+      break;
+    case 'int32':
+      data = new Int32Array(buffer, offset, n);
+      break;
+    case 'bool':
+    case 'uint8':
+      data = new Uint8Array(buffer, offset, n);
+      break;
+    case 'int8':
+      data = new Int8Array(buffer, offset, n);
+      break;
+  }
+  return { dtype, shape, data };
+}

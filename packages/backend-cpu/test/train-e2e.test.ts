@@ -100,6 +100,6 @@ describe('program binding', () => {
     prog.lr = 0;
     const w0 = (await prog.read('fc.weight')).data.slice();
     await prog.step({ x: tensor('float64', [2, 2], [1, 2, 3, 4]), labels: tensor('int64', [2], [0, 1]) });
-    expect(Array.from((await prog.read('fc.weight')).data)).toEqual(Array.from(w0));
+    expect(Array.from((await prog.read('fc.weight')).data as Float64Array)).toEqual(Array.from(w0 as Float64Array));
   });
 });

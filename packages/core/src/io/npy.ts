@@ -63,7 +63,9 @@ export function readNpy(bytes: Uint8Array): Tensor {
   const n = size(shape);
   const dstart = hstart + hlen;
   if (bytes.length - dstart < n * elem) fail(`data is truncated: ${bytes.length - dstart} bytes for ${n} elements of ${descr}`);
-  const copy = bytes.slice(dstart, dstart + n * elem);
+  // a real copy (Node's Buffer#slice would return a view), aligned for the typed arrays below
+  const copy = new Uint8Array(n * elem);
+  copy.set(bytes.subarray(dstart, dstart + n * elem));
   switch (dtype) {
     case 'float32':
       return tensor(dtype, shape, new Float32Array(copy.buffer));

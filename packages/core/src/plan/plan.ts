@@ -1,14 +1,15 @@
 /**
- * The execution plan: a flat, printable list of steps over value ids. Lowering decides the
- * order (the graph's topological order), frees each temporary after its last use, and turns
- * updates into buffer hand-overs at the end of the step.
+ * The execution plan: a flat, printable list of steps over value ids, with a static memory
+ * plan. Lowering keeps the graph's (already reordered) topological order, decides which update
+ * writes its parameter in place, frees each temporary after its last use, and asks the memory
+ * planner for arena offsets so that the peak is known before anything runs.
  */
 import { byteSize, type DType } from '../dtype.js';
-import { PockError } from '../errors.js';
 import type { Attrs, Graph, Update, ValueId, ValueRole } from '../ir/graph.js';
-import type { OpName } from '../ops/registry.js';
-import { size, type Shape } from '../shape.js';
+import { opDef, type OpName } from '../ops/registry.js';
+import { shapeEq, size, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { planMemory, type MemoryPlan } from './memory.js';
 
 export interface PlanValue {
   id: ValueId;
@@ -20,7 +21,16 @@ export interface PlanValue {
 }
 
 export type Step =
-  | { kind: 'run'; op: OpName; attrs: Attrs; inputs: ValueId[]; outputs: ValueId[]; name: string }
+  | {
+      kind: 'run';
+      op: OpName;
+      attrs: Attrs;
+      inputs: ValueId[];
+      outputs: ValueId[];
+      name: string;
+      /** Per output: index of the input whose buffer it overwrites in place, or null. */
+      inPlace: (number | null)[];
+    }
   | { kind: 'free'; values: ValueId[] };
 
 export interface Plan {
@@ -29,9 +39,13 @@ export interface Plan {
   steps: Step[];
   inputs: { name: string; value: ValueId }[];
   outputs: { name: string; value: ValueId }[];
-  updates: Update[];
+  /** Updates applied at the end of a step by copying (those not done in place). */
+  copies: Update[];
+  /** Updates done in place: the update value lives in its target's buffer. */
+  aliases: Map<ValueId, ValueId>;
   /** Initial data of persistent values (params, buffers, consts, state). */
   init: ReadonlyMap<ValueId, Tensor>;
+  memory: MemoryPlan;
 }
 
 const PERSISTENT: ReadonlySet<ValueRole> = new Set(['input', 'param', 'buffer', 'const', 'state']);
@@ -40,7 +54,12 @@ export function isPersistent(role: ValueRole): boolean {
   return PERSISTENT.has(role);
 }
 
-export function lowerToPlan(g: Graph): Plan {
+export interface LowerOptions {
+  /** Arena offset alignment in bytes (a backend's requirement; default 64). */
+  alignment?: number;
+}
+
+export function lowerToPlan(g: Graph, opts: LowerOptions = {}): Plan {
   const values = new Map<ValueId, PlanValue>();
   const use = (id: ValueId) => {
     if (values.has(id)) return;
@@ -56,40 +75,89 @@ export function lowerToPlan(g: Graph): Plan {
   for (const u of g.updates) {
     use(u.target);
     use(u.value);
-    if (isPersistent(g.values[u.value]!.role))
-      throw new PockError('internal', `update of '${g.values[u.target]!.name}' from a persistent value is not supported`);
   }
 
-  // last step index using each temporary; outputs and update sources live to the end
-  const keep = new Set<ValueId>([...g.outputs.map((o) => o.value), ...g.updates.map((u) => u.value)]);
-  const lastUse = new Map<ValueId, number>();
+  const producer = new Map<ValueId, number>();
+  const lastRead = new Map<ValueId, number>();
   g.nodes.forEach((n, k) => {
-    for (const i of n.inputs) lastUse.set(i, k);
-    for (const o of n.outputs) if (!lastUse.has(o)) lastUse.set(o, k);
+    for (const o of n.outputs) producer.set(o, k);
+    for (const i of n.inputs) lastRead.set(i, k);
   });
+
+  // An update is done in place when its value comes from an elementwise node (or an optimizer
+  // update) that reads the target itself, after every other reader of the target: then the
+  // node may overwrite the target's buffer (a layer's input gradient has already been computed
+  // with the old weight). Outputs are never aliased.
+  const outputValues = new Set(g.outputs.map((o) => o.value));
+  const aliases = new Map<ValueId, ValueId>();
+  const inPlaceOf = new Map<ValueId, number>();
+  const copies: Update[] = [];
+  for (const u of g.updates) {
+    const k = producer.get(u.value);
+    const n = k === undefined ? undefined : g.nodes[k]!;
+    const def = n && opDef(n.op);
+    const inIdx = n ? n.inputs.indexOf(u.target) : -1;
+    const ok =
+      n &&
+      def &&
+      (def.elementwise || def.nondiff === 'optimizer') &&
+      inIdx >= 0 &&
+      lastRead.get(u.target) === k &&
+      n.inputs.filter((i) => i === u.target).length === 1 &&
+      !outputValues.has(u.value) &&
+      !outputValues.has(u.target) &&
+      shapeEq(g.values[u.value]!.shape, g.values[u.target]!.shape) &&
+      g.values[u.value]!.dtype === g.values[u.target]!.dtype;
+    if (ok) {
+      aliases.set(u.value, u.target);
+      inPlaceOf.set(u.value, inIdx);
+    } else copies.push(u);
+  }
+
+  // temporaries die after their last read; outputs and copied update values live to the end
+  const keep = new Set<ValueId>([...outputValues, ...copies.map((u) => u.value)]);
   const freeAt = new Map<number, ValueId[]>();
-  for (const [id, k] of lastUse) {
-    if (keep.has(id) || isPersistent(values.get(id)!.role)) continue;
+  for (const [id, v] of values) {
+    if (isPersistent(v.role) || keep.has(id) || aliases.has(id)) continue;
+    const k = lastRead.get(id) ?? producer.get(id);
+    if (k === undefined) continue;
     (freeAt.get(k) ?? freeAt.set(k, []).get(k)!).push(id);
   }
   const steps: Step[] = [];
   g.nodes.forEach((n, k) => {
-    steps.push({ kind: 'run', op: n.op as OpName, attrs: n.attrs, inputs: [...n.inputs], outputs: [...n.outputs], name: n.name });
+    steps.push({
+      kind: 'run',
+      op: n.op as OpName,
+      attrs: n.attrs,
+      inputs: [...n.inputs],
+      outputs: [...n.outputs],
+      name: n.name,
+      inPlace: n.outputs.map((o) => inPlaceOf.get(o) ?? null),
+    });
     const f = freeAt.get(k);
     if (f) steps.push({ kind: 'free', values: f.sort((a, b) => a - b) });
   });
   const init = new Map([...g.init].filter(([id]) => values.has(id)));
-  return { name: g.name, values, steps, inputs: g.inputs.map((v) => ({ name: g.values[v]!.name, value: v })), outputs: [...g.outputs], updates: [...g.updates], init };
+  const inputs = g.inputs.map((v) => ({ name: g.values[v]!.name, value: v }));
+  const plan = { name: g.name, values, steps, inputs, outputs: [...g.outputs], copies, aliases, init };
+  return { ...plan, memory: planMemory(plan, opts.alignment ?? 64) };
 }
 
 /** Stable text form of a plan. */
 export function printPlan(p: Plan): string {
   const lines = [`plan ${p.name} {`];
+  const loc = (v: ValueId) => {
+    const off = p.memory.offsets.get(v);
+    if (off !== undefined) return `%${v}@${off}`;
+    const a = p.aliases.get(v);
+    return a !== undefined ? `%${v}@%${a}` : `%${v}`;
+  };
   for (const s of p.steps) {
-    if (s.kind === 'run') lines.push(`  run  ${s.outputs.map((o) => `%${o}`).join(', ')} = ${s.op}(${s.inputs.map((i) => `%${i}`).join(', ')})`);
+    if (s.kind === 'run') lines.push(`  run  ${s.outputs.map(loc).join(', ')} = ${s.op}(${s.inputs.map((i) => `%${i}`).join(', ')})`);
     else lines.push(`  free ${s.values.map((v) => `%${v}`).join(', ')}`);
   }
-  for (const u of p.updates) lines.push(`  update %${u.target} <- %${u.value}`);
+  for (const u of p.copies) lines.push(`  copy %${u.target} <- %${u.value}`);
+  lines.push(`  arena ${p.memory.arenaBytes} bytes, peak ${p.memory.peakBytes} bytes`);
   lines.push('}');
   return lines.join('\n');
 }

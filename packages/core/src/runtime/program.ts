@@ -1,32 +1,41 @@
 /**
- * A compiled program bound to a backend. `create` lowers the graph, checks that the backend has
- * a kernel for every op instance (listing every missing one at once), binds kernels and uploads
- * persistent data. `step` then only feeds inputs, runs the bound kernels in order and reads the
- * outputs: no graph work per step.
+ * A compiled program bound to a backend. `create` lowers the graph and plans its memory, checks
+ * that the backend has a kernel for every op instance (listing every missing one at once), binds
+ * kernels to buffers, allocates the weights and ONE arena of the planned size and uploads the
+ * persistent data. `step` then only feeds inputs, runs the bound kernels in order, copies the
+ * updates not done in place and reads the outputs: no allocation and no graph work per step.
  */
 import { PockError } from '../errors.js';
 import type { Graph, ValueId } from '../ir/graph.js';
 import { lowerToPlan, type Plan } from '../plan/plan.js';
-import { shapeEq, fmtShape } from '../shape.js';
+import { fmtShape, shapeEq } from '../shape.js';
 import { tensor, type Tensor } from '../tensor.js';
 import { LR_STATE } from '../train/optimizer.js';
 import type { Backend, BoundKernel } from './backend.js';
 
-type Exec<B> = { kind: 'run'; kernel: BoundKernel<B>; inputs: ValueId[]; outputs: ValueId[] } | { kind: 'free'; values: ValueId[] };
-
 export type Feeds = Record<string, Tensor>;
+
+interface Bound<B> {
+  kernel: BoundKernel<B>;
+  inputs: B[];
+  outputs: B[];
+}
 
 export class Program<B = unknown> {
   readonly plan: Plan;
   readonly backend: Backend<B>;
   private readonly bufs = new Map<ValueId, B>();
-  private readonly exec: Exec<B>[];
+  private readonly arena: B;
+  private readonly bound: Bound<B>[];
   private readonly inputByName: Map<string, ValueId>;
+  /** Weights the program never touches (frozen and unused): kept on the host for export. */
+  private readonly untouched = new Map<string, Tensor>();
 
-  private constructor(plan: Plan, backend: Backend<B>, exec: Exec<B>[]) {
+  private constructor(graph: Graph, plan: Plan, backend: Backend<B>, kernels: BoundKernel<B>[]) {
     this.plan = plan;
+    for (const v of graph.values)
+      if ((v.role === 'param' || v.role === 'buffer') && !plan.values.has(v.id)) this.untouched.set(v.name, graph.init.get(v.id)!);
     this.backend = backend;
-    this.exec = exec;
     this.inputByName = new Map(plan.inputs.map((i) => [i.name, i.value]));
     for (const [id, v] of plan.values) {
       if (v.role === 'node') continue;
@@ -35,33 +44,49 @@ export class Program<B = unknown> {
       const data = plan.init.get(id);
       if (data) backend.write(buf, data);
     }
+    this.arena = backend.allocArena(plan.memory.arenaBytes);
+    for (const [id, off] of plan.memory.offsets) this.bufs.set(id, backend.view(this.arena, off, plan.values.get(id)!));
+    for (const [id, target] of plan.aliases) this.bufs.set(id, this.bufs.get(target)!);
+    const runs = plan.steps.filter((s) => s.kind === 'run');
+    this.bound = runs.map((s, k) => ({
+      kernel: kernels[k]!,
+      inputs: s.inputs.map((i) => this.buf(i)),
+      outputs: s.outputs.map((o) => this.buf(o)),
+    }));
+  }
+
+  private buf(id: ValueId): B {
+    const b = this.bufs.get(id);
+    if (b === undefined) throw new PockError('internal', `value %${id} has no buffer in the plan`);
+    return b;
   }
 
   static create<B>(graph: Graph, backend: Backend<B>): Program<B> {
-    const plan = lowerToPlan(graph);
+    const plan = lowerToPlan(graph, { alignment: backend.arenaAlignment });
     const missing: string[] = [];
-    const exec: Exec<B>[] = [];
+    const kernels: BoundKernel<B>[] = [];
     for (const s of plan.steps) {
-      if (s.kind === 'free') {
-        exec.push(s);
-        continue;
-      }
+      if (s.kind !== 'run') continue;
       const spec = {
         op: s.op,
         attrs: s.attrs,
         inputs: s.inputs.map((i) => plan.values.get(i)!),
         outputs: s.outputs.map((o) => plan.values.get(o)!),
+        inPlace: s.inPlace,
         node: s.name,
       };
       const kernel = backend.prepare(spec);
       if (!kernel) missing.push(`${s.op}(${spec.inputs.map((t) => `${t.dtype}${fmtShape(t.shape)}`).join(', ')}) at '${s.name}'`);
-      else exec.push({ kind: 'run', kernel, inputs: s.inputs, outputs: s.outputs });
+      else kernels.push(kernel);
     }
     if (missing.length) {
       const uniq = [...new Set(missing)];
-      throw new PockError('unsupported-kernel', `backend '${backend.name}' has no kernel for ${uniq.length} op instance(s):\n  ${uniq.join('\n  ')}\nUse another backend or add these kernels to its table.`);
+      throw new PockError(
+        'unsupported-kernel',
+        `backend '${backend.name}' has no kernel for ${uniq.length} op instance(s):\n  ${uniq.join('\n  ')}\nUse another backend or add these kernels to its table.`,
+      );
     }
-    return new Program(plan, backend, exec);
+    return new Program(graph, plan, backend, kernels);
   }
 
   /** Runs one step: forward, backward and update for a training program. */
@@ -75,38 +100,10 @@ export class Program<B = unknown> {
         throw new PockError('input', `input '${name}' has shape ${fmtShape(t.shape)}, the program was compiled for ${fmtShape(v.shape)}`);
       be.write(this.bufs.get(id)!, t.dtype === v.dtype ? t : tensor(v.dtype, t.shape, t.data));
     }
-    const bufs = this.bufs;
-    for (const e of this.exec) {
-      if (e.kind === 'run') {
-        const outs = e.outputs.map((o) => {
-          const buf = be.alloc(this.plan.values.get(o)!);
-          bufs.set(o, buf);
-          return buf;
-        });
-        e.kernel(e.inputs.map((i) => bufs.get(i)!), outs);
-      } else {
-        for (const v of e.values) {
-          be.free(bufs.get(v)!);
-          bufs.delete(v);
-        }
-      }
-    }
+    for (const b of this.bound) b.kernel(b.inputs, b.outputs);
     const result: Record<string, Tensor> = {};
-    for (const o of this.plan.outputs) result[o.name] = await be.read(bufs.get(o.value)!);
-    const handedOver = new Set(this.plan.updates.map((u) => u.value));
-    for (const u of this.plan.updates) {
-      be.free(bufs.get(u.target)!);
-      bufs.set(u.target, bufs.get(u.value)!);
-      bufs.delete(u.value);
-    }
-    for (const o of this.plan.outputs) {
-      if (handedOver.has(o.value) || this.plan.values.get(o.value)!.role !== 'node') continue;
-      const buf = bufs.get(o.value);
-      if (buf !== undefined) {
-        be.free(buf);
-        bufs.delete(o.value);
-      }
-    }
+    for (const o of this.plan.outputs) result[o.name] = await be.read(this.buf(o.value));
+    for (const u of this.plan.copies) be.copy(this.buf(u.value), this.buf(u.target));
     return result;
   }
 
@@ -117,7 +114,7 @@ export class Program<B = unknown> {
   set lr(v: number) {
     const id = this.stateId(LR_STATE);
     const t = tensor(this.plan.values.get(id)!.dtype, [], [v]);
-    this.backend.write(this.bufs.get(id)!, t);
+    this.backend.write(this.buf(id), t);
     (this.plan.init as Map<ValueId, Tensor>).set(id, t);
   }
 
@@ -129,20 +126,23 @@ export class Program<B = unknown> {
   /** Current value of a param, buffer or state, by source name. */
   async read(name: string): Promise<Tensor> {
     for (const [id, v] of this.plan.values)
-      if (v.name === name && v.role !== 'node' && v.role !== 'input') return this.backend.read(this.bufs.get(id)!);
+      if (v.name === name && v.role !== 'node' && v.role !== 'input') return this.backend.read(this.buf(id));
+    const t = this.untouched.get(name);
+    if (t) return t;
     throw new PockError('input', `no parameter, buffer or state named '${name}'`);
   }
 
-  /** All params and buffers (the model's weights), by source name. */
+  /** All params and buffers (the model's weights, trained or not), by source name. */
   async weights(): Promise<Map<string, Tensor>> {
-    const out = new Map<string, Tensor>();
+    const out = new Map<string, Tensor>(this.untouched);
     for (const [id, v] of this.plan.values)
-      if (v.role === 'param' || v.role === 'buffer') out.set(v.name, await this.backend.read(this.bufs.get(id)!));
+      if (v.role === 'param' || v.role === 'buffer') out.set(v.name, await this.backend.read(this.buf(id)));
     return out;
   }
 
   dispose(): void {
-    for (const b of this.bufs.values()) this.backend.free(b);
+    for (const [id, v] of this.plan.values) if (v.role !== 'node') this.backend.free(this.bufs.get(id)!);
+    this.backend.free(this.arena);
     this.bufs.clear();
   }
 }
