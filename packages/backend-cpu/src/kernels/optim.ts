@@ -11,6 +11,18 @@ import type { CpuTensor } from '../tensor.js';
 const scalar = (t: CpuTensor | undefined): number => t!.data[0]!;
 
 /**
+ * Index of element i of the gradient / state in the parameter: identity for full updates,
+ * row-mapped for channel-sparse ones. Rows not selected keep the parameter's values (copied
+ * when the update does not run in place).
+ */
+function paramIndex(p: CpuTensor, pOut: CpuTensor, rows: readonly number[] | null): (i: number) => number {
+  if (!rows) return (i) => i;
+  if (pOut.data !== p.data) pOut.data.set(p.data);
+  const per = p.data.length / p.shape[0]!;
+  return (i) => rows[(i / per) | 0]! * per + (i % per);
+}
+
+/**
  * torch.optim.SGD:
  *   g = g + wd * p
  *   buf = g                                      on the first step (buffer created from g)
@@ -28,8 +40,10 @@ function sgdUpdate(inputs: readonly CpuTensor[], outputs: readonly CpuTensor[], 
   const gd = g!.data;
   const po = pOut!.data;
   const useMomentum = a.momentum !== 0;
-  for (let i = 0; i < pd.length; i++) {
-    const pi = pd[i]!;
+  const at = paramIndex(p!, pOut!, a.rows);
+  for (let i = 0; i < gd.length; i++) {
+    const k = at(i);
+    const pi = pd[k]!;
     let d = gd[i]!;
     if (a.weightDecay !== 0) d += a.weightDecay * pi;
     if (useMomentum) {
@@ -37,7 +51,7 @@ function sgdUpdate(inputs: readonly CpuTensor[], outputs: readonly CpuTensor[], 
       velOut!.data[i] = buf;
       d = a.nesterov ? d + a.momentum * buf : buf;
     }
-    po[i] = pi - lr * d;
+    po[k] = pi - lr * d;
   }
 }
 
@@ -64,15 +78,17 @@ function adamUpdate(inputs: readonly CpuTensor[], outputs: readonly CpuTensor[],
   const po = pOut!.data;
   const mo = mOut!.data;
   const vo = vOut!.data;
-  for (let i = 0; i < pd.length; i++) {
-    const pi = pd[i]! * decay;
+  const at = paramIndex(p!, pOut!, a.rows);
+  for (let i = 0; i < gd.length; i++) {
+    const k = at(i);
+    const pi = pd[k]! * decay;
     let gi = gd[i]!;
-    if (!a.decoupled && a.weightDecay !== 0) gi += a.weightDecay * pd[i]!;
+    if (!a.decoupled && a.weightDecay !== 0) gi += a.weightDecay * pd[k]!;
     const m = a.beta1 * md[i]! + (1 - a.beta1) * gi;
     const v = a.beta2 * vd[i]! + (1 - a.beta2) * gi * gi;
     mo[i] = m;
     vo[i] = v;
-    po[i] = pi - (stepSize * m) / (Math.sqrt(v) / bc2Sqrt + a.epsilon);
+    po[k] = pi - (stepSize * m) / (Math.sqrt(v) / bc2Sqrt + a.epsilon);
   }
 }
 

@@ -98,6 +98,11 @@ export class GraphBuilder {
 
   // ---- nodes ----------------------------------------------------------------------------------
 
+  /** Id the next added node will get (ids increase by one per node). */
+  get nextNodeIdPeek(): number {
+    return this.nextNodeId;
+  }
+
   /** Adds a node running `op` and returns its output values. */
   op<K extends OpName>(op: K, inputs: readonly ValueId[], attrs: AttrsOf<K>, name?: string): ValueId[] {
     const def = OPS[op] as unknown as import('../ops/op-def.js').OpDef<Attrs>;

@@ -2,6 +2,7 @@ import { PockError } from '../errors.js';
 import { opDef } from '../ops/registry.js';
 import { fmtShape, shapeEq } from '../shape.js';
 import type { Graph } from './graph.js';
+import { liveValues } from './print.js';
 
 /**
  * Checks the invariants every pass must keep: topological order, single definition of each
@@ -10,8 +11,9 @@ import type { Graph } from './graph.js';
  */
 export function verifyGraph(g: Graph): void {
   const defined = new Set<number>();
+  const live = liveValues(g);
   for (const v of g.values) {
-    if (v.role !== 'node' && v.role !== 'input') {
+    if (v.role !== 'node' && v.role !== 'input' && live.has(v.id)) {
       if (!g.init.has(v.id)) fail(`${v.role} %${v.id} '${v.name}' has no data`);
       defined.add(v.id);
     }

@@ -10,20 +10,37 @@ import { requireFloat } from './checks.js';
 import { elementwiseCost } from './cost.js';
 import { defineOp, type OpDef } from './op-def.js';
 
-export interface SgdAttrs extends Record<string, number | boolean> {
+/**
+ * Channel-sparse updates: when `rows` is set, the gradient (and the optimizer state) hold only
+ * those rows of dim 0 of the parameter, in that order; the other rows are left unchanged.
+ */
+type Rows = { rows: readonly number[] | null };
+
+export interface SgdAttrs extends Record<string, number | boolean | readonly number[] | null>, Rows {
   momentum: number;
   dampening: number;
   nesterov: boolean;
   weightDecay: number;
 }
 
-export interface AdamAttrs extends Record<string, number | boolean> {
+export interface AdamAttrs extends Record<string, number | boolean | readonly number[] | null>, Rows {
   beta1: number;
   beta2: number;
   epsilon: number;
   weightDecay: number;
   /** AdamW: decay the weights directly instead of adding wd*p to the gradient. */
   decoupled: boolean;
+}
+
+/** The shape of the gradient / state of a parameter of shape `p` under a row selection. */
+export function updatedShape(p: readonly number[], rows: readonly number[] | null): number[] {
+  return rows ? [rows.length, ...p.slice(1)] : [...p];
+}
+
+function checkRows(p: readonly number[], rows: readonly number[] | null, where: Parameters<typeof requireFloat>[2]) {
+  if (!rows) return;
+  if (p.length === 0 || rows.some((r, i) => !Number.isInteger(r) || r < 0 || r >= p[0]! || (i > 0 && r <= rows[i - 1]!)))
+    throw new PockError('attr', `rows must be increasing indices into dim 0 (size ${p[0]}) of the parameter`, where);
 }
 
 function checkSame(shapes: readonly (readonly number[])[], where: Parameters<typeof requireFloat>[2]) {
@@ -52,7 +69,8 @@ export const optimOps: { [K in keyof OptimOpsAttrs]: OpDef<OptimOpsAttrs[K]> } =
       const hasV = a.momentum !== 0;
       if (hasV !== (inputs.length === 5))
         throw new PockError('attr', `sgd_update with momentum=${a.momentum} takes ${hasV ? 5 : 4} inputs`, where);
-      checkSame(inputs.filter((_, i) => i < 2 || i === 4).map((t) => t.shape), where);
+      checkRows(p!.shape, a.rows, where);
+      checkSame([updatedShape(p!.shape, a.rows), ...inputs.filter((_, i) => i === 1 || i === 4).map((t) => t.shape)], where);
       if (a.nesterov && (a.momentum <= 0 || a.dampening !== 0))
         throw new PockError('attr', 'nesterov momentum requires momentum > 0 and dampening = 0', where);
       const out = [{ dtype: p!.dtype, shape: p!.shape }];
@@ -71,10 +89,11 @@ export const optimOps: { [K in keyof OptimOpsAttrs]: OpDef<OptimOpsAttrs[K]> } =
     name: 'adam_update',
     arity: [6, 6],
     outputs: () => 3,
-    infer: (inputs, _a, where) => {
+    infer: (inputs, a, where) => {
       const [p, , , , m, v] = inputs;
       requireFloat(p!, 'parameter', where);
-      checkSame([inputs[0]!.shape, inputs[1]!.shape, m!.shape, v!.shape], where);
+      checkRows(p!.shape, a.rows, where);
+      checkSame([updatedShape(p!.shape, a.rows), inputs[1]!.shape, m!.shape, v!.shape], where);
       return [
         { dtype: p!.dtype, shape: p!.shape },
         { dtype: m!.dtype, shape: m!.shape },

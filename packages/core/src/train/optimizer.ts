@@ -1,5 +1,6 @@
 import { GraphBuilder } from '../ir/builder.js';
 import type { Graph, ValueId } from '../ir/graph.js';
+import { updatedShape } from '../ops/optim.js';
 import { tensor } from '../tensor.js';
 
 /**
@@ -18,7 +19,12 @@ export const STEP_STATE = '@step';
  * Appends one update op per trained parameter, fed by its gradient, with state owned by the
  * program (momentum / Adam moments, zero-initialised, and a shared step counter).
  */
-export function withOptimizer(g: Graph, grads: ReadonlyMap<ValueId, ValueId>, opt: OptimizerConfig): Graph {
+export function withOptimizer(
+  g: Graph,
+  grads: ReadonlyMap<ValueId, ValueId>,
+  opt: OptimizerConfig,
+  rowsOf: ReadonlyMap<ValueId, readonly number[]> = new Map(),
+): Graph {
   const b = new GraphBuilder(g.name, g);
   const params = [...grads.keys()];
   if (params.length === 0) return g;
@@ -30,11 +36,12 @@ export function withOptimizer(g: Graph, grads: ReadonlyMap<ValueId, ValueId>, op
   for (const p of params) {
     const pv = b.value(p);
     const grad = grads.get(p)!;
-    const zeros = () => tensor(pv.dtype, pv.shape);
+    const rows = rowsOf.get(p) ?? null;
+    const zeros = () => tensor(pv.dtype, updatedShape(pv.shape, rows));
     b.scoped(`update(${pv.name})`, () => {
       if (opt.kind === 'sgd') {
         const momentum = opt.momentum ?? 0;
-        const attrs = { momentum, dampening: opt.dampening ?? 0, nesterov: opt.nesterov ?? false, weightDecay: opt.weightDecay ?? 0 };
+        const attrs = { rows, momentum, dampening: opt.dampening ?? 0, nesterov: opt.nesterov ?? false, weightDecay: opt.weightDecay ?? 0 };
         if (momentum !== 0) {
           const vel = b.state(`${pv.name}@momentum`, zeros());
           const [np, nv] = b.op('sgd_update', [p, grad, lr, nextStep, vel], attrs);
@@ -47,6 +54,7 @@ export function withOptimizer(g: Graph, grads: ReadonlyMap<ValueId, ValueId>, op
         const m = b.state(`${pv.name}@adam_m`, zeros());
         const v = b.state(`${pv.name}@adam_v`, zeros());
         const [np, nm, nv] = b.op('adam_update', [p, grad, lr, nextStep, m, v], {
+          rows,
           beta1: opt.beta1 ?? 0.9,
           beta2: opt.beta2 ?? 0.999,
           epsilon: opt.epsilon ?? 1e-8,

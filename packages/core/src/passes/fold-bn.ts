@@ -1,0 +1,60 @@
+/**
+ * Folds a frozen (inference-mode) BatchNorm into the convolution before it (PockEngine §3.3,
+ * "frozen BN is folded"): y = BN(conv(x, W) + b) = conv(x, W * s) + (b - mean) * s + beta with
+ * s = scale / sqrt(var + eps) per output channel. Done at compile time when the conv's weight
+ * and bias, the BN scale and statistics are all frozen; a trained BN shift (bias-only
+ * fine-tuning) stays a trainable per-channel add after the folded conv.
+ */
+import { GraphBuilder } from '../ir/builder.js';
+import { producers, splice, useCounts } from '../ir/edit.js';
+import type { Graph, ValueId } from '../ir/graph.js';
+import { tensor } from '../tensor.js';
+
+export function foldFrozenBatchNorm(g: Graph, frozen: ReadonlySet<ValueId>): Graph {
+  const uses = useCounts(g);
+  const prod = producers(g);
+  const isFixed = (v: ValueId) => {
+    const r = g.values[v]!.role;
+    return r === 'const' || r === 'buffer' || (r === 'param' && frozen.has(v));
+  };
+  const b = new GraphBuilder(g.name, g);
+  const remove = new Set<number>();
+  const replace = new Map<ValueId, ValueId>();
+  const anchor = new Map<number, number>();
+  g.nodes.forEach((bn, index) => {
+    if (bn.op !== 'batch_norm' || (bn.attrs as { training: boolean }).training) return;
+    const [y, scale, shift, mean, vr] = bn.inputs as [ValueId, ValueId, ValueId, ValueId, ValueId];
+    const conv = prod.get(y);
+    if (!conv || conv.op !== 'conv2d' || uses.get(y) !== 1 || remove.has(conv.id)) return;
+    if (![conv.inputs[1]!, ...(conv.inputs[2] !== undefined ? [conv.inputs[2]] : []), scale, mean, vr].every(isFixed)) return;
+    const data = (v: ValueId) => g.init.get(v)!.data as ArrayLike<number>;
+    const w = g.values[conv.inputs[1]!]!;
+    const out = w.shape[0]!;
+    const per = w.shape.slice(1).reduce((p, d) => p * d, 1);
+    const eps = (bn.attrs as { epsilon: number }).epsilon;
+    const s = Array.from({ length: out }, (_, o) => data(scale)[o]! / Math.sqrt(data(vr)[o]! + eps));
+    const wd = data(conv.inputs[1]!);
+    const wf = new Float64Array(out * per);
+    for (let o = 0; o < out; o++) for (let j = 0; j < per; j++) wf[o * per + j] = wd[o * per + j]! * s[o]!;
+    const bias = conv.inputs[2] !== undefined ? data(conv.inputs[2]) : null;
+    const shiftFixed = isFixed(shift);
+    const bf = Array.from({ length: out }, (_, o) => ((bias ? bias[o]! : 0) - data(mean)[o]!) * s[o]! + (shiftFixed ? data(shift)[o]! : 0));
+    const first = b.nextNodeIdPeek;
+    const folded = b.scoped(conv.name, () => {
+      const wv = b.constant(tensor(w.dtype, w.shape, wf), `${w.name}*bn`);
+      const bv = b.constant(tensor(w.dtype, [out], bf), `${bn.name}.folded_bias`);
+      let r = b.op1('conv2d', [conv.inputs[0]!, wv, bv], conv.attrs as never);
+      if (!shiftFixed) {
+        const rank = g.values[y]!.shape.length;
+        r = b.scoped(bn.name, () => b.add(r, b.reshape(shift, [out, ...Array(rank - 2).fill(1)])));
+      }
+      return r;
+    });
+    for (let id = first; id < b.nextNodeIdPeek; id++) anchor.set(id, index);
+    remove.add(conv.id);
+    remove.add(bn.id);
+    replace.set(bn.outputs[0]!, folded);
+  });
+  if (!remove.size) return g;
+  return splice(b.build(), { remove, replace, anchor });
+}
