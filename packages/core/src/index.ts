@@ -28,3 +28,10 @@ export { poolGeometry, poolOutSize, type MaxPoolAttrs, type AvgPoolAttrs, type P
 export { batchNormDims, layerNormDims, layerNormStatShape, type BatchNormAttrs, type LayerNormAttrs } from './ops/norm.js';
 export { readSafetensors, writeSafetensors, type Safetensors } from './io/safetensors.js';
 export { readNpy, writeNpy } from './io/npy.js';
+export { parseScheme, resolveScheme, globToRegExp, type SparseScheme, type SchemeRule, type RuleUpdate, type ParamUpdate } from './sparse/scheme.js';
+export { planMemory, nodePhase, type MemoryPlan, type MemoryCategory } from './plan/memory.js';
+export { cse } from './passes/cse.js';
+export { reorderUpdates } from './passes/reorder.js';
+export { foldFrozenBatchNorm } from './passes/fold-bn.js';
+export { pushRowSelections, selectRows } from './passes/row-select.js';
+export { splice, useCounts, producers } from './ir/edit.js';

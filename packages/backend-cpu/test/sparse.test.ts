@@ -1,0 +1,157 @@
+/**
+ * Sparse backpropagation and training-graph optimizations, asserted on structure (which ops
+ * remain, what is saved, where updates run, planned bytes) as well as on numbers.
+ */
+import {
+  GraphBuilder,
+  Program,
+  compileTrainingGraph,
+  nn,
+  parseScheme,
+  randn,
+  tensor,
+  type Graph,
+  type Tensor,
+  type TrainingOptions,
+} from '@pockengine/core';
+import { describe, expect, it } from 'vitest';
+import { CpuBackend } from '../src/index.js';
+
+/** conv-BN(frozen)-relu x3 + linear head, float64, like the trunk of a MobileNet. */
+function cnn(): Graph {
+  const b = new GraphBuilder('cnn');
+  const x = b.input('x', 'float64', [2, 3, 8, 8]);
+  let h = x;
+  for (let i = 0; i < 3; i++) {
+    h = nn.conv2d(b, h, 4 + 2 * i, `blocks.${i}.conv`, { kernel: 3, stride: i === 0 ? 1 : 2, bias: false, seed: 10 + i });
+    h = nn.relu(b, nn.batchNorm(b, h, `blocks.${i}.bn`, false));
+  }
+  b.output('logits', nn.dense(b, nn.globalAvgPool(b, h), 5, 'head', { seed: 20 }));
+  const g = b.build();
+  // non-trivial running statistics so that folding is exercised for real
+  for (const v of g.values) {
+    if (v.name.endsWith('running_mean')) (g.init as Map<number, Tensor>).set(v.id, randn(v.shape, v.id, 0.1, 'float64'));
+    if (v.name.endsWith('running_var')) (g.init as Map<number, Tensor>).set(v.id, tensor('float64', v.shape, randn(v.shape, v.id, 0.2, 'float64').data.map((d) => 1 + Math.abs(Number(d)))));
+  }
+  return g;
+}
+
+const feeds = () => ({ x: randn([2, 3, 8, 8], 5, 1, 'float64'), labels: tensor('int64', [2], [1, 3]) });
+
+async function grads(model: Graph, opts: Omit<TrainingOptions, 'loss'>) {
+  const { graph } = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, ...opts });
+  return { graph, out: await Program.create(graph, new CpuBackend()).step(feeds()) };
+}
+
+const ops = (g: Graph) => g.nodes.map((n) => n.op);
+const count = (g: Graph, op: string) => ops(g).filter((o) => o === op).length;
+const maxDiff = (a: Tensor, b: Tensor) => Math.max(...Array.from(a.data as Float64Array, (v, i) => Math.abs(v - Number(b.data[i]))));
+
+describe('sparse backpropagation', () => {
+  const model = cnn();
+  const scheme = parseScheme({
+    rules: [
+      { params: 'head.*', update: 'full' },
+      { params: 'blocks.2.conv.weight', update: { channels: 0.5 } },
+      { params: 'blocks.*.bn.bias', update: 'full' },
+    ],
+  });
+
+  it('gives the full program’s gradients for the trained parameters', async () => {
+    const full = await grads(model, { optimize: false });
+    const sparse = await grads(model, { scheme });
+    expect(Math.abs(Number(sparse.out.loss!.data[0]) - Number(full.out.loss!.data[0]))).toBeLessThan(1e-12);
+    for (const name of ['head.weight', 'head.bias', 'blocks.0.bn.bias', 'blocks.1.bn.bias', 'blocks.2.bn.bias']) {
+      expect(maxDiff(sparse.out[`grad.${name}`]!, full.out[`grad.${name}`]!), name).toBeLessThan(1e-10);
+    }
+    // channel-sparse: the first half of the rows equal the full gradient, the rest are zero
+    const gs = sparse.out['grad.blocks.2.conv.weight']!.data as Float64Array;
+    const gf = full.out['grad.blocks.2.conv.weight']!.data as Float64Array;
+    const per = gs.length / 8;
+    for (let i = 0; i < gs.length; i++) expect(Math.abs(gs[i]! - (i < 4 * per ? gf[i]! : 0))).toBeLessThan(1e-10);
+    expect(sparse.out['grad.blocks.0.conv.weight']).toBeUndefined();
+  });
+
+  it('prunes the backward graph to what the trained parameters need', async () => {
+    const full = (await grads(model, { optimize: false })).graph;
+    const sparse = (await grads(model, { scheme })).graph;
+    // full: a weight gradient per conv and input gradients below each conv except the first
+    expect(count(full, 'conv2d_grad_weight')).toBe(3);
+    expect(count(full, 'conv2d_grad_input')).toBe(2);
+    // sparse: one (channel-restricted) weight gradient; input gradients still flow to the lower
+    // BN shifts, but never below the lowest trained parameter (blocks.0.bn.bias)
+    expect(count(sparse, 'conv2d_grad_weight')).toBe(1);
+    const gw = sparse.nodes.find((n) => n.op === 'conv2d_grad_weight')!;
+    expect((gw.attrs as { weightShape: number[] }).weightShape).toEqual([4, 6, 3, 3]);
+    expect(count(sparse, 'conv2d_grad_input')).toBe(2);
+    // frozen BN folded into the frozen convs; only the BN after the (partly) trained conv stays
+    expect(count(full, 'batch_norm')).toBe(3);
+    expect(count(sparse, 'batch_norm')).toBe(1);
+    expect(sparse.nodes.find((n) => n.op === 'batch_norm')!.name).toBe('blocks.2.bn');
+    expect(count(sparse, 'batch_norm_grad')).toBe(1);
+  });
+
+  it('keeps no input activation for bias-only layers', async () => {
+    const biasOnly = parseScheme({ rules: [{ params: '*bn.bias', update: 'full' }, { params: 'head.bias', update: 'full' }] });
+    const { graph } = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: biasOnly, optimizer: { kind: 'sgd', lr: 0.1 } });
+    // no weight gradient at all, and the input image is never read by a backward op
+    expect(count(graph, 'conv2d_grad_weight')).toBe(0);
+    const x = graph.inputs.find((i) => graph.values[i]!.name === 'x')!;
+    expect(graph.nodes.filter((n) => n.name.startsWith('grad(') && n.inputs.includes(x))).toEqual([]);
+    // nothing below blocks.0's shift is differentiated: one conv2d_grad_input per block above it
+    expect(count(graph, 'conv2d_grad_input')).toBe(2);
+  });
+
+  it('runs each update as soon as its gradient is ready, in place', () => {
+    const { graph } = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme, optimizer: { kind: 'sgd', lr: 0.1 } });
+    const idx = (pred: (n: Graph['nodes'][number]) => boolean) => graph.nodes.findIndex(pred);
+    const headUpdate = idx((n) => n.op === 'sgd_update' && n.name === 'update(head.weight)');
+    const lastBackward = graph.nodes.length - 1 - [...graph.nodes].reverse().findIndex((n) => n.name.startsWith('grad('));
+    expect(headUpdate).toBeGreaterThan(0);
+    expect(headUpdate).toBeLessThan(lastBackward);
+    const p = Program.create(graph, new CpuBackend());
+    // every parameter update writes its weight in place: nothing is copied at the end of a step
+    expect(p.plan.copies.filter((u) => graph.values[u.target]!.role === 'param')).toEqual([]);
+  });
+
+  it('allocates exactly the planned peak', async () => {
+    for (const s of [undefined, scheme]) {
+      const { graph } = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: s, optimizer: { kind: 'adam', lr: 0.01 } });
+      const be = new CpuBackend();
+      const p = Program.create(graph, be);
+      await p.step(feeds());
+      await p.step(feeds());
+      expect(be.peakBytes()).toBe(p.plan.memory.peakBytes);
+      expect(be.allocatedBytes()).toBe(p.plan.memory.peakBytes);
+      expect(p.plan.memory.arenaBytes).toBeGreaterThanOrEqual(p.plan.memory.liveBytesMax);
+    }
+  });
+
+  it('uses less memory for the sparse program than for full backprop', () => {
+    const plan = (s?: typeof scheme) =>
+      Program.create(compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: s, optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9 } }).graph, new CpuBackend()).plan.memory;
+    const full = plan();
+    const sparse = plan(scheme);
+    expect(sparse.arenaBytes).toBeLessThan(full.arenaBytes);
+    expect(sparse.breakdown.optimizerState).toBeLessThan(full.breakdown.optimizerState);
+  });
+
+  it('trains with a channel-sparse scheme: frozen rows never move', async () => {
+    const { graph } = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme, optimizer: { kind: 'sgd', lr: 0.5, momentum: 0.9 } });
+    const p = Program.create(graph, new CpuBackend());
+    const w0 = (await p.read('blocks.2.conv.weight')).data.slice() as Float64Array;
+    const losses: number[] = [];
+    for (let i = 0; i < 15; i++) losses.push(Number((await p.step(feeds())).loss!.data[0]));
+    const w1 = (await p.read('blocks.2.conv.weight')).data as Float64Array;
+    const per = w0.length / 8;
+    let moved = 0;
+    for (let i = 0; i < w0.length; i++) {
+      if (i >= 4 * per) expect(w1[i]).toBe(w0[i]);
+      else if (w1[i] !== w0[i]) moved++;
+    }
+    expect(moved).toBeGreaterThan(0);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.5);
+    // the frozen first conv is untouched and still readable for export
+    expect((await p.weights()).has('blocks.0.conv.weight')).toBe(true);
+  });
+});
