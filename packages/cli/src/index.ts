@@ -1,3 +1,5 @@
-export { main, parseArgs } from './main.js';
+export { main } from './main.js';
+export { parseArgs, parseBytes, fmtBytes } from './args.js';
 export { lineChartSvg, type Series } from './chart.js';
 export { Progress } from './progress.js';
+export { loadModel, modelKind, type LoadedModel, type ModelKind } from './load-model.js';

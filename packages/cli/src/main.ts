@@ -1,37 +1,37 @@
+import { parseArgs } from './args.js';
+import { compile } from './commands/compile.js';
 import { demo } from './commands/demo.js';
+import { grad } from './commands/grad.js';
+import { inspect } from './commands/inspect.js';
 
 const USAGE = `pockengine — compile-first sparse fine-tuning
 
 usage:
-  pockengine demo [--steps N] [--out FILE.svg]   train the built-in CNN, print loss per step
-  pockengine help                                 this text
-`;
+  pockengine inspect MODEL [--shape NAME=8x3x128x128 ...] [--ir] [--json]
+      inputs, outputs, op histogram, parameters, FLOPs of a training step, unsupported ops
+  pockengine grad MODEL --input NAME=FILE.npy ... --labels FILE.npy --out FILE.safetensors
+                  [--loss cross-entropy|mse] [--bn train|frozen] [--scheme SCHEME.json]
+      loss and gradients of one batch (dropout off): tensors 'loss' and 'grad.<param name>'
+  pockengine compile MODEL --shape ... [--scheme S.json] [--optimizer sgd|adam] [--batch N] [--json]
+      the static memory plan of one training step and the backward ops pruned
+  pockengine demo [--steps N] [--out FILE.svg]
+      train the built-in CNN, print loss per step
 
-/** Parses `--key value` and `--flag` options; repeated keys collect into arrays. */
-export function parseArgs(argv: readonly string[]): { positional: string[]; opts: Record<string, string[]> } {
-  const positional: string[] = [];
-  const opts: Record<string, string[]> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      let val: string;
-      if (eq > 0) val = a.slice(eq + 1);
-      else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) val = argv[++i]!;
-      else val = 'true';
-      (opts[key] ??= []).push(val);
-    } else positional.push(a);
-  }
-  return { positional, opts };
-}
+MODEL is an .onnx file (PyTorch exports).
+`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  const { opts } = parseArgs(rest);
+  const a = parseArgs(rest, ['json', 'ir']);
   switch (cmd) {
+    case 'inspect':
+      return inspect(a);
+    case 'grad':
+      return grad(a);
+    case 'compile':
+      return compile(a);
     case 'demo':
-      await demo({ steps: opts.steps ? Number(opts.steps[0]) : undefined, out: opts.out?.[0] });
+      await demo({ steps: a.opts.steps ? Number(a.opts.steps[0]) : undefined, out: a.opts.out?.[0] });
       return 0;
     case undefined:
     case 'help':

@@ -3,13 +3,14 @@
  * (forward + loss + backward + optimizer updates), as a chain of pure graph -> graph stages:
  *
  *   withLoss -> gradients (sparse: only trained params, only their channels) -> withOptimizer
- *   -> dce -> cse -> pushRowSelections -> dce -> reorderUpdates -> verify
+ *   -> dce -> cse -> pushRowSelections -> activationMasks -> dce -> reorderUpdates -> verify
  */
 import { gradients } from '../autodiff/vjp.js';
 import { PockError } from '../errors.js';
 import { GraphBuilder } from '../ir/builder.js';
 import type { Graph, Value, ValueId } from '../ir/graph.js';
 import { verifyGraph } from '../ir/verify.js';
+import { activationMasks } from '../passes/activation-masks.js';
 import { cse } from '../passes/cse.js';
 import { dce } from '../passes/dce.js';
 import { foldFrozenBatchNorm } from '../passes/fold-bn.js';
@@ -108,7 +109,7 @@ export function compileTrainingGraph(model: Graph, opts: TrainingOptions): Train
     g = b.build();
   }
   g = dce(g);
-  if (optimize) g = reorderUpdates(dce(pushRowSelections(cse(g))));
+  if (optimize) g = reorderUpdates(dce(activationMasks(pushRowSelections(cse(g)))));
   verifyGraph(g);
   return { graph: g, trained, updates };
 }

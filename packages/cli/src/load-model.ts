@@ -1,0 +1,69 @@
+/**
+ * Model files the CLI understands, by kind: `.onnx` (PyTorch exports), TF.js `model.json`,
+ * and jax-js modules (`.mjs` / `.js` default-exporting { apply, params, inputs }).
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { PockError, type Graph, type Tensor } from '@pockengine/core';
+import { exportOnnx, exportWeights } from '@pockengine/frontend-onnx';
+import { loadOnnxFile } from '@pockengine/frontend-onnx/node';
+
+export type ModelKind = 'onnx' | 'tfjs' | 'jax';
+
+export interface LoadOptions {
+  shapes?: Record<string, number[]>;
+  batchNorm?: 'train' | 'frozen';
+  dropout?: 'off' | 'on';
+}
+
+export interface LoadedModel {
+  kind: ModelKind;
+  file: string;
+  graph: Graph;
+  /** Writes the model with updated weights in its own format; returns the files written. */
+  save(weights: ReadonlyMap<string, Tensor>, outDir: string): string[];
+  /** A summary line for reports (opset, producer, ...). */
+  describe: string;
+}
+
+export function modelKind(path: string): ModelKind {
+  if (path.endsWith('.onnx')) return 'onnx';
+  if (path.endsWith('.json')) return 'tfjs';
+  if (/\.(m?js|cjs)$/.test(path)) return 'jax';
+  throw new PockError('input', `cannot tell the model kind of '${path}': expected an .onnx file, a TF.js model.json, or a jax-js module (.mjs)`, { file: path });
+}
+
+export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const kind = modelKind(path);
+  if (kind === 'onnx') {
+    const m = loadOnnxFile(path, { inputShapes: opts.shapes, batchNorm: opts.batchNorm, dropout: opts.dropout });
+    return {
+      kind,
+      file: path,
+      graph: m.graph,
+      describe: `ONNX IR ${m.irVersion}, opset ${m.opset}, producer '${m.producer}', ${m.mapped} nodes mapped, ${m.folded} folded at import`,
+      save: (weights, outDir) => {
+        const original = new Uint8Array(readFileSync(path));
+        const stem = basename(path, '.onnx');
+        const onnx = `${outDir}/${stem}.tuned.onnx`;
+        const st = `${outDir}/${stem}.tuned.safetensors`;
+        writeOut(onnx, exportOnnx(original, weights));
+        writeOut(st, exportWeights(original, weights));
+        return [onnx, st];
+      },
+    };
+  }
+  return loadOtherKinds(kind, path, opts);
+}
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export function writeOut(path: string, bytes: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, bytes);
+}
+
+async function loadOtherKinds(kind: ModelKind, path: string, _opts: LoadOptions): Promise<LoadedModel> {
+  throw new PockError('input', `${kind} models are not supported by this build yet`, { file: path });
+}

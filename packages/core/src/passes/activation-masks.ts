@@ -1,0 +1,51 @@
+/**
+ * Saved-activation compression (PockEngine §3.2): the backward of ReLU / clip (ReLU6) needs only
+ * where the input was inside the linear range, not the input itself. This pass computes that
+ * as a bool mask in the forward pass, right after the activation's input exists, and rewrites
+ * relu_grad / clip_grad into a select on the mask, so the float activation dies with its last
+ * forward use and only 1 byte per element (instead of 4) is kept for the backward pass.
+ */
+import { GraphBuilder } from '../ir/builder.js';
+import { producers, splice } from '../ir/edit.js';
+import type { Graph, ValueId } from '../ir/graph.js';
+import { nodePhase } from '../plan/memory.js';
+
+export function activationMasks(g: Graph): Graph {
+  const prod = producers(g);
+  const index = new Map(g.nodes.map((n, i) => [n.id, i]));
+  const b = new GraphBuilder(g.name, g);
+  const remove = new Set<number>();
+  const replace = new Map<ValueId, ValueId>();
+  const anchor = new Map<number, number>();
+  const masks = new Map<string, ValueId>();
+  for (const n of g.nodes) {
+    if ((n.op !== 'relu_grad' && n.op !== 'clip_grad') || nodePhase(n.name) !== 'backward') continue;
+    const [x, dy] = n.inputs as [ValueId, ValueId];
+    const p = prod.get(x);
+    // only activations computed in the forward pass are worth compressing
+    if (!p || nodePhase(p.name) !== 'forward') continue;
+    const key = `${n.op}:${x}:${JSON.stringify(n.attrs)}`;
+    let mask = masks.get(key);
+    if (mask === undefined) {
+      const first = b.nextNodeIdPeek;
+      mask = b.scoped(p.name, () => {
+        if (n.op === 'relu_grad') return b.op1('greater', [x, b.scalarLike(0, x)], {});
+        const { min, max } = n.attrs as { min: number | null; max: number | null };
+        const lo = min === null ? null : b.op1('greater_equal', [x, b.scalarLike(min, x)], {});
+        const hi = max === null ? null : b.op1('less_equal', [x, b.scalarLike(max, x)], {});
+        if (lo !== null && hi !== null) return b.op1('logical_and', [lo, hi], {});
+        return lo ?? hi ?? b.op1('equal', [x, x], {});
+      });
+      // place the mask right after the activation's input is produced
+      for (let id = first; id < b.nextNodeIdPeek; id++) anchor.set(id, index.get(p.id)! + 0.5);
+      masks.set(key, mask);
+    }
+    const first = b.nextNodeIdPeek;
+    const dx = b.scoped(n.name, () => b.where(mask!, dy, b.scalarLike(0, dy)));
+    for (let id = first; id < b.nextNodeIdPeek; id++) anchor.set(id, index.get(n.id)!);
+    remove.add(n.id);
+    replace.set(n.outputs[0]!, dx);
+  }
+  if (!remove.size) return g;
+  return splice(b.build(), { remove, replace, anchor });
+}
