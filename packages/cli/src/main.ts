@@ -3,6 +3,7 @@ import { compile } from './commands/compile.js';
 import { demo } from './commands/demo.js';
 import { grad } from './commands/grad.js';
 import { inspect } from './commands/inspect.js';
+import { plan } from './commands/plan.js';
 
 const USAGE = `pockengine — compile-first sparse fine-tuning
 
@@ -14,6 +15,8 @@ usage:
       loss and gradients of one batch (dropout off): tensors 'loss' and 'grad.<param name>'
   pockengine compile MODEL --shape ... [--scheme S.json] [--optimizer sgd|adam] [--batch N] [--json]
       the static memory plan of one training step and the backward ops pruned
+  pockengine plan MODEL --shape ... --budget 48MB [--optimizer sgd|adam] [--out S.json] [--json]
+      search the sparse scheme that fits a memory budget with the largest expected gain
   pockengine demo [--steps N] [--out FILE.svg]
       train the built-in CNN, print loss per step
 
@@ -30,6 +33,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return grad(a);
     case 'compile':
       return compile(a);
+    case 'plan':
+      return plan(a);
     case 'demo':
       await demo({ steps: a.opts.steps ? Number(a.opts.steps[0]) : undefined, out: a.opts.out?.[0] });
       return 0;

@@ -37,3 +37,4 @@ export { pushRowSelections, selectRows } from './passes/row-select.js';
 export { splice, useCounts, producers } from './ir/edit.js';
 export { findBlocks, lastBlocksScheme, biasOnlyScheme, literalGlob, type Block, type ModelBlocks, type LastBlocksOptions } from './sparse/presets.js';
 export { activationMasks } from './passes/activation-masks.js';
+export { searchScheme, schemeFromLevels, LEVELS, type Level, type SearchOptions, type SearchResult } from './sparse/search.js';
