@@ -9,7 +9,11 @@ export default defineConfig({
     alias: {
       '@pockengine/core': pkg('core'),
       '@pockengine/backend-cpu': pkg('backend-cpu'),
+      '@pockengine/frontend-onnx/node': fileURLToPath(new URL('./packages/frontend-onnx/src/node.ts', import.meta.url)),
       '@pockengine/frontend-onnx': pkg('frontend-onnx'),
+      '@pockengine/frontend-tfjs/node': fileURLToPath(new URL('./packages/frontend-tfjs/src/node.ts', import.meta.url)),
+      '@pockengine/frontend-tfjs': pkg('frontend-tfjs'),
+      '@pockengine/frontend-jax': pkg('frontend-jax'),
       '@pockengine/cli': pkg('cli'),
     },
   },

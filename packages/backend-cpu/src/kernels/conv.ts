@@ -100,8 +100,22 @@ function conv2dGradWeight(x: CpuData, dy: CpuData, dw: CpuData, g: ConvGeometry)
   });
 }
 
+/**
+ * Runs `fn` accumulating in float64 and rounds once into `out`: the taps add partial sums into
+ * the output plane, and rounding each of them to float32 loses more than PyTorch's float32
+ * convolution does (measured on the reference CNNs, whose BN/ReLU6 stacks amplify it).
+ */
+function accumulate64(out: CpuData, fn: (acc: CpuData) => void): void {
+  if (out instanceof Float64Array) return fn(out);
+  const acc = new Float64Array(out.length);
+  fn(acc);
+  out.set(acc);
+}
+
 export const convKernels = {
-  conv2d: ([x, w, b], [y], a) => conv2d(x!.data, w!.data, b?.data, y!.data, convGeometry(x!.shape, w!.shape, a)),
-  conv2d_grad_input: ([dy, w], [dx], a) => conv2dGradInput(dy!.data, w!.data, dx!.data, convGeometry(a.inputShape, w!.shape, a)),
-  conv2d_grad_weight: ([x, dy], [dw], a) => conv2dGradWeight(x!.data, dy!.data, dw!.data, convGeometry(x!.shape, a.weightShape, a)),
+  conv2d: ([x, w, b], [y], a) => accumulate64(y!.data, (acc) => conv2d(x!.data, w!.data, b?.data, acc, convGeometry(x!.shape, w!.shape, a))),
+  conv2d_grad_input: ([dy, w], [dx], a) =>
+    accumulate64(dx!.data, (acc) => conv2dGradInput(dy!.data, w!.data, acc, convGeometry(a.inputShape, w!.shape, a))),
+  conv2d_grad_weight: ([x, dy], [dw], a) =>
+    accumulate64(dw!.data, (acc) => conv2dGradWeight(x!.data, dy!.data, acc, convGeometry(x!.shape, a.weightShape, a))),
 } satisfies Partial<CpuKernelTable>;

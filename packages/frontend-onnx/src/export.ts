@@ -1,0 +1,112 @@
+/**
+ * Export back to ONNX: the original model with updated initializers (trained params and, when
+ * they changed, BatchNorm running statistics). Only the changed fields are re-encoded: every
+ * other byte of the file (fields this package does not decode, newer IR additions, metadata)
+ * is copied as is, so the result is the same graph a PyTorch user exported.
+ */
+import { PockError, fmtShape, tensor, writeSafetensors, type Tensor } from '@pockengine/core';
+import { decodeOnnx } from './import.js';
+import { encodeNode, encodeTensor } from './proto/encode.js';
+import { AttrType, decodeNode, decodeTensor, type OnnxTensor } from './proto/onnx.js';
+import { ProtoReader, ProtoWriter, Wire, scanFields } from './proto/wire.js';
+import { dtypeOf, tensorFromProto, tensorToProto } from './tensor-proto.js';
+
+export interface ExportOptions {
+  /**
+   * Patch training-mode nodes for inference runtimes: Dropout becomes Identity and
+   * BatchNormalization runs on its running statistics (training_mode removed, one output).
+   * onnxruntime needs this to reproduce eval results of a training export.
+   */
+  inference?: boolean;
+  file?: string;
+}
+
+const GRAPH_FIELD = 7;
+const NODE_FIELD = 1;
+const INITIALIZER_FIELD = 5;
+
+/** Re-encodes `original` with the tensors of `updated` (by initializer name) replacing its initializers. */
+export function exportOnnx(original: Uint8Array, updated: ReadonlyMap<string, Tensor>, opts: ExportOptions = {}): Uint8Array {
+  const model = decodeOnnx(original, opts.file);
+  const inits = new Map(model.graph.initializers.map((t) => [t.name, t]));
+  const unknown = [...updated.keys()].filter((k) => !inits.has(k));
+  if (unknown.length)
+    throw new PockError('input', `no initializer named ${unknown.map((u) => `'${u}'`).join(', ')} in the model; only initializers (params, buffers) can be exported`, { file: opts.file });
+  const replacements = new Map<string, Uint8Array>();
+  for (const [name, t] of updated) replacements.set(name, encodeTensor(tensorToProto(name, checked(name, t, inits.get(name)!, opts.file))));
+
+  const out = new ProtoWriter();
+  for (const f of scanFields(original, 'ModelProto')) {
+    if (f.field === GRAPH_FIELD && f.wire === Wire.Bytes)
+      out.bytes(GRAPH_FIELD, rewriteGraph(original.subarray(f.payloadStart, f.payloadEnd), replacements, opts));
+    else out.raw(original.subarray(f.start, f.end));
+  }
+  return out.finish();
+}
+
+/** The update as the initializer's dtype and shape (a float64 update of a float32 weight is rounded). */
+function checked(name: string, t: Tensor, init: OnnxTensor, file?: string): Tensor {
+  const dtype = dtypeOf(init.dataType, `initializer '${name}'`, { file });
+  if (fmtShape(t.shape) !== fmtShape(init.dims))
+    throw new PockError('shape', `update of '${name}' has shape ${fmtShape(t.shape)}, the initializer ${fmtShape(init.dims)}`, { file, param: name });
+  if (t.dtype === dtype) return t;
+  const float = (d: string) => d === 'float32' || d === 'float64';
+  if (!float(t.dtype) || !float(dtype))
+    throw new PockError('dtype', `update of '${name}' is ${t.dtype}, the initializer ${dtype}`, { file, param: name });
+  return tensor(dtype, t.shape, t.data);
+}
+
+function rewriteGraph(graph: Uint8Array, replacements: ReadonlyMap<string, Uint8Array>, opts: ExportOptions): Uint8Array {
+  const w = new ProtoWriter();
+  for (const f of scanFields(graph, 'GraphProto')) {
+    const payload = graph.subarray(f.payloadStart, f.payloadEnd);
+    if (f.field === INITIALIZER_FIELD && f.wire === Wire.Bytes) {
+      const name = decodeTensor(new ProtoReader(payload, 'initializer')).name;
+      const r = replacements.get(name);
+      if (r) {
+        w.bytes(INITIALIZER_FIELD, r);
+        continue;
+      }
+    } else if (opts.inference && f.field === NODE_FIELD && f.wire === Wire.Bytes) {
+      const patched = inferenceNode(payload);
+      if (patched) {
+        w.bytes(NODE_FIELD, patched);
+        continue;
+      }
+    }
+    w.raw(graph.subarray(f.start, f.end));
+  }
+  return w.finish();
+}
+
+/** Dropout -> Identity; BatchNormalization -> inference form. Undefined for other nodes. */
+function inferenceNode(payload: Uint8Array): Uint8Array | undefined {
+  const n = decodeNode(new ProtoReader(payload, 'node'), 0);
+  if (n.domain !== '' && n.domain !== 'ai.onnx') return undefined;
+  if (n.opType === 'Dropout')
+    return encodeNode({ ...n, opType: 'Identity', inputs: n.inputs.slice(0, 1), outputs: n.outputs.slice(0, 1), attributes: [] });
+  if (n.opType === 'BatchNormalization')
+    return encodeNode({ ...n, outputs: n.outputs.slice(0, 1), attributes: n.attributes.filter((a) => a.name !== 'training_mode' && a.type !== AttrType.UNDEFINED) });
+  return undefined;
+}
+
+/**
+ * All float initializers of the model (params and buffers) as a safetensors file, with the
+ * updated tensors replacing the originals: a PyTorch state dict under the torch names
+ * (`safetensors.torch.load_file` then `model.load_state_dict(..., strict=False)`).
+ */
+export function exportWeights(original: Uint8Array, updated: ReadonlyMap<string, Tensor>, metadata: Record<string, string> = {}, file?: string): Uint8Array {
+  const model = decodeOnnx(original, file);
+  const out = new Map<string, Tensor>();
+  for (const init of model.graph.initializers) {
+    const u = updated.get(init.name);
+    if (u) out.set(init.name, checked(init.name, u, init, file));
+    else if (init.dataType === 1 || init.dataType === 11) {
+      if (init.dataLocation === 1) continue; // external data stays where it is
+      out.set(init.name, tensorFromProto(init, { file, param: init.name }));
+    }
+  }
+  for (const k of updated.keys())
+    if (!out.has(k)) throw new PockError('input', `no initializer named '${k}' in the model`, { file });
+  return writeSafetensors(out, { format: 'pockengine-weights/1', ...metadata });
+}

@@ -1,0 +1,117 @@
+/**
+ * Convolution and pooling (https://onnx.ai/onnx/operators/onnx__Conv.html, MaxPool, AveragePool,
+ * GlobalAveragePool). The IR has 2-D ops only: 1-D ones run as 2-D with H = 1. auto_pad is
+ * resolved to explicit pads here, so the IR never sees it.
+ */
+import type { ValueId } from '@pockengine/core';
+import type { NodeContext } from '../context.js';
+import type { HandlerTable } from './types.js';
+
+interface Window {
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  /** [top, left, bottom, right] */
+  pads: number[];
+  /** Whether the op was 1-D (x was reshaped to [N, C, 1, L]). */
+  oneD: boolean;
+}
+
+/**
+ * Reads kernel_shape / strides / dilations / pads / auto_pad for an input of `spatial` dims and
+ * returns them in 2-D form. SAME_UPPER / SAME_LOWER give output = ceil(in / stride), with the
+ * odd pixel of padding at the end (UPPER) or the beginning (LOWER).
+ */
+function window(ctx: NodeContext, spatialIn: readonly number[], kernelFromWeight?: readonly number[]): Window {
+  const r = spatialIn.length;
+  if (r !== 1 && r !== 2) ctx.fail(`only 1-D and 2-D ${ctx.node.opType} are supported (input has ${r} spatial dims)`, 'shape');
+  const kernel = ctx.intList('kernel_shape') ?? kernelFromWeight?.slice() ?? ctx.fail('attribute kernel_shape is required');
+  if (kernel.length !== r) ctx.fail(`kernel_shape ${JSON.stringify(kernel)} does not match ${r} spatial dims`);
+  const strides = ctx.intList('strides') ?? kernel.map(() => 1);
+  const dilations = ctx.intList('dilations') ?? kernel.map(() => 1);
+  let pads = ctx.intList('pads') ?? kernel.map(() => 0).concat(kernel.map(() => 0));
+  if (strides.length !== r || dilations.length !== r || pads.length !== 2 * r)
+    ctx.fail(`strides, dilations and pads must have ${r}, ${r} and ${2 * r} entries`);
+  const autoPad = ctx.string('auto_pad', 'NOTSET');
+  if (autoPad === 'VALID') pads = pads.map(() => 0);
+  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const begins: number[] = [];
+    const ends: number[] = [];
+    spatialIn.forEach((n, i) => {
+      const out = Math.ceil(n / strides[i]!);
+      const total = Math.max(0, (out - 1) * strides[i]! + (kernel[i]! - 1) * dilations[i]! + 1 - n);
+      const small = Math.floor(total / 2);
+      begins.push(autoPad === 'SAME_UPPER' ? small : total - small);
+      ends.push(autoPad === 'SAME_UPPER' ? total - small : small);
+    });
+    pads = [...begins, ...ends];
+  } else if (autoPad !== 'NOTSET') ctx.fail(`auto_pad='${autoPad}' is not supported`);
+  if (r === 2) return { kernel, strides, dilations, pads, oneD: false };
+  return { kernel: [1, kernel[0]!], strides: [1, strides[0]!], dilations: [1, dilations[0]!], pads: [0, pads[0]!, 0, pads[1]!], oneD: true };
+}
+
+/** x as NCHW: a 1-D input [N, C, L] becomes [N, C, 1, L]. */
+function as2d(ctx: NodeContext, x: ValueId): ValueId {
+  const s = ctx.b.shape(x);
+  return s.length === 3 ? ctx.b.reshape(x, [s[0]!, s[1]!, 1, s[2]!]) : x;
+}
+
+/** Undoes as2d on the result. */
+function from2d(ctx: NodeContext, y: ValueId, w: Window): ValueId {
+  if (!w.oneD) return y;
+  const s = ctx.b.shape(y);
+  return ctx.b.reshape(y, [s[0]!, s[1]!, s[3]!]);
+}
+
+function spatial(ctx: NodeContext, x: ValueId): number[] {
+  const s = ctx.b.shape(x);
+  if (s.length < 3) ctx.fail(`input must be N x C x spatial..., got rank ${s.length}`, 'shape');
+  return s.slice(2);
+}
+
+function pool(kind: 'max' | 'avg') {
+  return (ctx: NodeContext) => {
+    const x = ctx.value(0);
+    const w = window(ctx, spatial(ctx, x));
+    const ceilMode = ctx.int('ceil_mode', 0) === 1;
+    const x2 = as2d(ctx, x);
+    let y: ValueId;
+    if (kind === 'max') {
+      if (ctx.wantsOutput(1)) ctx.fail('the Indices output of MaxPool is not supported', 'unsupported-op');
+      ctx.requireAttrValue('storage_order', [0]);
+      y = ctx.b.op1('max_pool2d', [x2], { kernel: w.kernel, strides: w.strides, pads: w.pads, dilations: w.dilations, ceilMode });
+    } else {
+      if (w.dilations.some((d) => d !== 1)) ctx.fail('dilated AveragePool is not supported');
+      const countIncludePad = ctx.int('count_include_pad', 0) === 1;
+      y = ctx.b.op1('avg_pool2d', [x2], { kernel: w.kernel, strides: w.strides, pads: w.pads, ceilMode, countIncludePad });
+    }
+    return [from2d(ctx, y, w)];
+  };
+}
+
+function globalPool(op: 'reduce_mean' | 'reduce_max') {
+  return (ctx: NodeContext) => {
+    const x = ctx.value(0);
+    const axes = spatial(ctx, x).map((_, i) => i + 2);
+    return [ctx.b.op1(op, [x], { axes, keepdims: true })];
+  };
+}
+
+export const convHandlers: HandlerTable = {
+  Conv: (ctx) => {
+    const b = ctx.b;
+    const x = ctx.value(0);
+    const wv = ctx.valueAs(1, b.dtype(x));
+    const ws = b.shape(wv);
+    const win = window(ctx, spatial(ctx, x), ws.slice(2));
+    const w2 = win.oneD ? b.reshape(wv, [ws[0]!, ws[1]!, 1, ws[2]!]) : wv;
+    const inputs = [as2d(ctx, x), w2];
+    if (ctx.has(2)) inputs.push(ctx.valueAs(2, b.dtype(x)));
+    const y = b.op1('conv2d', inputs, { strides: win.strides, pads: win.pads, dilations: win.dilations, groups: ctx.int('group', 1) });
+    return [from2d(ctx, y, win)];
+  },
+  MaxPool: pool('max'),
+  AveragePool: pool('avg'),
+  GlobalAveragePool: globalPool('reduce_mean'),
+  GlobalMaxPool: globalPool('reduce_max'),
+};
