@@ -196,8 +196,11 @@ class Importer implements ImportState {
       const fixed = given[inp.name];
       if (fixed) {
         if (!fixed.every((d) => Number.isInteger(d) && d >= 0)) throw new PockError('input', `inputShapes.${inp.name} = [${fixed}] is not a list of sizes`, where);
-        if (dims && (dims.length !== fixed.length || dims.some((d, i) => typeof d === 'number' && d !== fixed[i])))
-          throw new PockError('input', `inputShapes.${inp.name} = [${fixed}] does not match the model's shape [${dims.map((d) => d ?? '?')}]`, where);
+        // A static size in the file is the exporter's annotation of the traced example: a
+        // convolutional net runs at other resolutions too, so an explicit shape overrides it
+        // (every op's shape rule re-checks the graph at the new size). The rank must agree.
+        if (dims && dims.length !== fixed.length)
+          throw new PockError('input', `inputShapes.${inp.name} = [${fixed}] does not match the model's shape [${dims.map((d) => d ?? '?')}] (rank ${dims.length})`, where);
         return [...fixed];
       }
       if (!dims || dims.some((d) => typeof d !== 'number')) {

@@ -141,7 +141,9 @@ describe('input shapes', () => {
 
   it('rejects shapes that contradict the model or name no input', () => {
     const bytes = buildModel({ nodes: [node('Relu', ['x'], ['y'])], inputs: [['x', 'float32', ['batch', 3]]], outputs: ['y'] });
-    expect(importError(bytes, { inputShapes: { x: [2, 4] } }).message).toMatch(/inputShapes\.x = \[2,4\] does not match the model's shape \[batch,3\]/);
+    expect(importError(bytes, { inputShapes: { x: [2, 3, 1] } }).message).toMatch(/inputShapes\.x = \[2,3,1\] does not match the model's shape \[batch,3\] \(rank 2\)/);
+    // static sizes are annotations: an explicit shape overrides them (shape rules re-check the graph)
+    expect(importOnnx(bytes, { inputShapes: { x: [2, 4] } }).graph.values[0]!.shape).toEqual([2, 4]);
     expect(importError(bytes, { inputShapes: { x: [2, 3], y: [1] } }).message).toMatch(/'y', which is not a graph input/);
     expect(importOnnx(bytes, { inputShapes: { x: [5, 3] } }).graph.values[0]!.shape).toEqual([5, 3]);
   });

@@ -145,4 +145,5 @@ export const elementwiseKernels = {
   erf: unary(erf),
 
   cast: castKernel,
+  stop_gradient: ([x], [y]) => y!.data.set(x!.data),
 } satisfies Partial<CpuKernelTable>;

@@ -26,7 +26,7 @@ describe('gradient check (float64 central differences)', () => {
           expect(r.worst, r.where).toBeLessThan(c.tol ?? 1e-6);
         });
       });
-    } else if (def.nondiff === 'integer') {
+    } else if (def.nondiff === 'integer' || def.nondiff === 'stop') {
       const cases = ALL_FORWARD_CASES[op] ?? [];
       it(`${op} has forward cases`, () => expect(cases.length, `op '${op}' has no forward check case`).toBeGreaterThan(0));
       cases.forEach((c, k) => {
@@ -47,7 +47,7 @@ describe('gradient check (float64 central differences)', () => {
     const uncovered = OP_NAMES.filter((op) => {
       const d = defs[op];
       if (d.vjp) return !(ALL_GRAD_CASES[op]?.length);
-      if (d.nondiff === 'integer') return !(ALL_FORWARD_CASES[op]?.length);
+      if (d.nondiff === 'integer' || d.nondiff === 'stop') return !(ALL_FORWARD_CASES[op]?.length);
       return !['backward', 'optimizer'].includes(d.nondiff ?? '');
     });
     expect(uncovered).toEqual([]);

@@ -94,6 +94,7 @@ export interface ElementwiseAttrs {
   neg: NoAttrs; abs: NoAttrs; sign: NoAttrs; exp: NoAttrs; log: NoAttrs; sqrt: NoAttrs; rsqrt: NoAttrs;
   reciprocal: NoAttrs; sin: NoAttrs; cos: NoAttrs; erf: NoAttrs;
   cast: { to: DType };
+  stop_gradient: NoAttrs;
 }
 
 export const elementwiseOps: { [K in keyof ElementwiseAttrs]: OpDef<ElementwiseAttrs[K]> } = {
@@ -196,6 +197,15 @@ export const elementwiseOps: { [K in keyof ElementwiseAttrs]: OpDef<ElementwiseA
   // d erf(x)/dx = 2/sqrt(pi) * exp(-x^2)
   erf: unary('erf', (b, x) => b.mulScalar(b.op1('exp', [b.neg(b.mul(x, x))], {}), 2 / Math.sqrt(Math.PI)), 8),
 
+  /** Identity in the forward pass; no gradient flows through it (jax.lax.stop_gradient, detach). */
+  stop_gradient: defineOp<NoAttrs>({
+    name: 'stop_gradient',
+    arity: [1, 1],
+    infer: (inputs) => [{ dtype: inputs[0]!.dtype, shape: inputs[0]!.shape }],
+    nondiff: 'stop',
+    cost: elementwiseCost(0),
+    elementwise: true,
+  }),
   cast: defineOp<{ to: DType }>({
     name: 'cast',
     arity: [1, 1],

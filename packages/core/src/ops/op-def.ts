@@ -39,9 +39,10 @@ export interface OpDef<A extends Attrs = Attrs> {
   vjp?: VjpRule<A>;
   /**
    * Why the op has no gradient rule: 'integer' (discrete output), 'backward' (a gradient op,
-   * checked through the forward op's gradient check), 'optimizer' (update op).
+   * checked through the forward op's gradient check), 'optimizer' (update op), 'stop' (an
+   * identity that autodiff treats as a constant: stop_gradient).
    */
-  nondiff?: 'integer' | 'backward' | 'optimizer';
+  nondiff?: 'integer' | 'backward' | 'optimizer' | 'stop';
   /** Inputs through which no gradient flows (indices, labels, counters). */
   nondiffInputs?: readonly number[];
   cost(inputs: readonly TypeInfo[], outputs: readonly TypeInfo[], attrs: A): Cost;

@@ -92,6 +92,7 @@ const cmpInputs = [
 ] as const;
 
 export const elementwiseForward: ForwardCases = {
+  stop_gradient: [{ label: 'identity', inputs: [{ shape: [2, 2], values: [1, -2, 3.5, 0] }], attrs: none, expected: [[1, -2, 3.5, 0]] }],
   equal: [
     { label: 'broadcast', inputs: cmpInputs, attrs: none, expected: [[1, 0, 0, 0, 1, 0]] },
     {
