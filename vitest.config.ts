@@ -13,6 +13,7 @@ export default defineConfig({
       '@pockengine/frontend-onnx': pkg('frontend-onnx'),
       '@pockengine/frontend-tfjs/node': fileURLToPath(new URL('./packages/frontend-tfjs/src/node.ts', import.meta.url)),
       '@pockengine/frontend-tfjs': pkg('frontend-tfjs'),
+      '@pockengine/frontend-jax/node': fileURLToPath(new URL('./packages/frontend-jax/src/node.ts', import.meta.url)),
       '@pockengine/frontend-jax': pkg('frontend-jax'),
       '@pockengine/cli': pkg('cli'),
     },

@@ -31,7 +31,7 @@ function cnn(): Graph {
   // non-trivial running statistics so that folding is exercised for real
   for (const v of g.values) {
     if (v.name.endsWith('running_mean')) (g.init as Map<number, Tensor>).set(v.id, randn(v.shape, v.id, 0.1, 'float64'));
-    if (v.name.endsWith('running_var')) (g.init as Map<number, Tensor>).set(v.id, tensor('float64', v.shape, randn(v.shape, v.id, 0.2, 'float64').data.map((d) => 1 + Math.abs(Number(d)))));
+    if (v.name.endsWith('running_var')) (g.init as Map<number, Tensor>).set(v.id, tensor('float64', v.shape, Array.from(randn(v.shape, v.id, 0.2, 'float64').data as Float64Array, (d) => 1 + Math.abs(d))));
   }
   return g;
 }

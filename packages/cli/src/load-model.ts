@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { PockError, type Graph, type Tensor } from '@pockengine/core';
 import { exportOnnx, exportWeights } from '@pockengine/frontend-onnx';
 import { loadOnnxFile } from '@pockengine/frontend-onnx/node';
+import { exportSafetensors, loadJaxModel, traceJax } from '@pockengine/frontend-jax/node';
 
 export type ModelKind = 'onnx' | 'tfjs' | 'jax';
 
@@ -64,6 +65,30 @@ export function writeOut(path: string, bytes: Uint8Array | string): void {
   writeFileSync(path, bytes);
 }
 
-async function loadOtherKinds(kind: ModelKind, path: string, _opts: LoadOptions): Promise<LoadedModel> {
+async function loadOtherKinds(kind: ModelKind, path: string, opts: LoadOptions): Promise<LoadedModel> {
+  if (kind === 'jax') return loadJax(path, opts);
   throw new PockError('input', `${kind} models are not supported by this build yet`, { file: path });
+}
+
+async function loadJax(path: string, opts: LoadOptions): Promise<LoadedModel> {
+  const m = await loadJaxModel(path);
+  const inputs = { ...m.inputs };
+  for (const [name, shape] of Object.entries(opts.shapes ?? {})) {
+    if (!inputs[name]) throw new PockError('input', `--shape names '${name}', which is not an input of the model (inputs: ${Object.keys(inputs).join(', ')})`, { file: path });
+    inputs[name] = [shape, inputs[name]![1]];
+  }
+  const t = traceJax(m.apply, m.params, inputs, { file: basename(path), ...m.options });
+  const prims = Object.entries(t.counts).length;
+  return {
+    kind: 'jax',
+    file: path,
+    graph: t.graph,
+    describe: `jax-js module, ${t.params.length} params, ${prims} primitive kinds traced`,
+    save: (weights, outDir) => {
+      const stem = basename(path).replace(/\.(m?js|cjs)$/, '');
+      const st = `${outDir}/${stem}.tuned.safetensors`;
+      writeOut(st, exportSafetensors(weights, { format: 'pockengine-jax/1', model: basename(path) }));
+      return [st];
+    },
+  };
 }

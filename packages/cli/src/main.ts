@@ -4,6 +4,7 @@ import { demo } from './commands/demo.js';
 import { grad } from './commands/grad.js';
 import { inspect } from './commands/inspect.js';
 import { plan } from './commands/plan.js';
+import { train } from './commands/train.js';
 
 const USAGE = `pockengine — compile-first sparse fine-tuning
 
@@ -17,10 +18,14 @@ usage:
       the static memory plan of one training step and the backward ops pruned
   pockengine plan MODEL --shape ... --budget 48MB [--optimizer sgd|adam] [--out S.json] [--json]
       search the sparse scheme that fits a memory budget with the largest expected gain
+  pockengine train MODEL --data DIR | --input NAME=X.npy ... --labels Y.npy [--scheme S.json]
+                   [--epochs N] [--batch N] [--optimizer sgd|adam] [--lr X] [--val 0.2] [--out DIR]
+      fine-tune on .npy arrays: progress, held-out accuracy before/after, step time, peak memory;
+      writes the tuned model in its own format and the loss curve
   pockengine demo [--steps N] [--out FILE.svg]
       train the built-in CNN, print loss per step
 
-MODEL is an .onnx file (PyTorch exports).
+MODEL is an .onnx file (PyTorch exports) or a jax-js module (.mjs default-exporting { apply, params, inputs }).
 `;
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -35,6 +40,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return compile(a);
     case 'plan':
       return plan(a);
+    case 'train':
+      return train(a);
     case 'demo':
       await demo({ steps: a.opts.steps ? Number(a.opts.steps[0]) : undefined, out: a.opts.out?.[0] });
       return 0;

@@ -38,3 +38,5 @@ export { splice, useCounts, producers } from './ir/edit.js';
 export { findBlocks, lastBlocksScheme, biasOnlyScheme, literalGlob, type Block, type ModelBlocks, type LastBlocksOptions } from './sparse/presets.js';
 export { activationMasks } from './passes/activation-masks.js';
 export { searchScheme, schemeFromLevels, LEVELS, type Level, type SearchOptions, type SearchResult } from './sparse/search.js';
+export { datasetSize, takeRows, subset, permutation, splitDataset, batches, type Dataset } from './train/dataset.js';
+export { fineTune, Evaluator, countCorrect, type FineTuneOptions, type FineTuneResult, type Evaluation, type StepInfo } from './train/fine-tune.js';

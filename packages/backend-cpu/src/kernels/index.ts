@@ -11,8 +11,8 @@ import { poolKernels } from './pool.js';
 import { reduceKernels } from './reduce.js';
 import { shapeOpsKernels } from './shape-ops.js';
 
-/** Every op's reference kernel. `satisfies` makes a missing or misspelled kernel a compile error. */
-export const CPU_KERNELS = {
+/** Every op's reference kernel. The table type makes a missing or misspelled kernel a compile error. */
+export const CPU_KERNELS: CpuKernelTable = {
   ...elementwiseKernels,
   ...activationKernels,
   ...matmulKernels,
@@ -24,4 +24,4 @@ export const CPU_KERNELS = {
   ...lossKernels,
   ...dropoutKernels,
   ...optimKernels,
-} satisfies CpuKernelTable;
+};

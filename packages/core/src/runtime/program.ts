@@ -140,6 +140,15 @@ export class Program<B = unknown> {
     return out;
   }
 
+  /** Overwrites params and buffers by name (e.g. to evaluate weights trained by another program). */
+  setWeights(weights: ReadonlyMap<string, Tensor>): void {
+    for (const [id, v] of this.plan.values) {
+      if (v.role !== 'param' && v.role !== 'buffer') continue;
+      const t = weights.get(v.name);
+      if (t) this.backend.write(this.buf(id), t);
+    }
+  }
+
   dispose(): void {
     for (const [id, v] of this.plan.values) if (v.role !== 'node') this.backend.free(this.bufs.get(id)!);
     this.backend.free(this.arena);
