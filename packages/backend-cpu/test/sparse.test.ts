@@ -155,3 +155,26 @@ describe('sparse backpropagation', () => {
     expect((await p.weights()).has('blocks.0.conv.weight')).toBe(true);
   });
 });
+
+describe('constant folding at bind time', () => {
+  it('computes what depends only on frozen weights once, when the program is created', async () => {
+    const b = new GraphBuilder('lin3d');
+    const x = b.input('x', 'float64', [2, 3, 4]);
+    const w = b.param('w', randn([5, 4], 1, 0.5, 'float64'));
+    const w2 = b.param('w2', randn([2, 5], 2, 0.5, 'float64'));
+    // PyTorch exports a 3-D nn.Linear as Transpose(W) -> MatMul
+    const h = b.scoped('l1', () => b.matmul(x, b.transpose(w, [1, 0])));
+    b.output('logits', b.scoped('l2', () => b.reduceSum(b.matmul(h, b.transpose(w2, [1, 0])), [1])));
+    const model = b.build();
+    const { graph } = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, trainable: ['w2'], optimizer: { kind: 'sgd', lr: 0.1 } });
+    const p = Program.create(graph, new CpuBackend());
+    // w is frozen: its transpose is folded; w2 is trained: its transpose runs every step
+    expect(p.plan.initSteps.map((s) => `${s.op}@${s.name}`)).toEqual(['transpose@l1']);
+    expect(p.plan.steps.some((s) => s.kind === 'run' && s.op === 'transpose' && s.name === 'l2')).toBe(true);
+    const feeds = { x: randn([2, 3, 4], 9, 1, 'float64'), labels: tensor('int64', [2], [0, 1]) };
+    const unfolded = Program.create(graph, new CpuBackend());
+    const a = await p.step(feeds);
+    const c = await unfolded.step(feeds);
+    expect(Number(a.loss!.data[0])).toBe(Number(c.loss!.data[0]));
+  });
+});

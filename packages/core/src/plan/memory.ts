@@ -51,7 +51,7 @@ export function planMemory(plan: Omit<Plan, 'memory'>, alignment: number): Memor
     const phase = nodePhase(s.name);
     for (const o of s.outputs) {
       const v = plan.values.get(o)!;
-      if (v.role !== 'node' || plan.aliases.has(o)) continue;
+      if (v.role !== 'node' || plan.aliases.has(o) || plan.folded.has(o)) continue;
       lifetimes.set(o, [k, keepToEnd.has(o) ? end : k]);
       producedIn.set(o, phase);
     }
@@ -105,8 +105,12 @@ export function planMemory(plan: Omit<Plan, 'memory'>, alignment: number): Memor
   };
   let persistentBytes = 0;
   for (const v of plan.values.values()) {
-    if (v.role === 'node') continue;
+    if (v.role === 'node' && !plan.folded.has(v.id)) continue;
     persistentBytes += v.bytes;
+    if (v.role === 'node') {
+      breakdown.parameters += v.bytes; // folded constants derived from frozen weights
+      continue;
+    }
     if (v.role === 'param' || v.role === 'buffer' || v.role === 'const') breakdown.parameters += v.bytes;
     else if (v.role === 'state') breakdown.optimizerState += v.bytes;
     else breakdown.inputs += v.bytes;

@@ -36,6 +36,13 @@ export type Step =
 export interface Plan {
   name: string;
   values: Map<ValueId, PlanValue>;
+  /**
+   * Constant folding at bind time: nodes that read only constants and parameters no update
+   * touches run once when the program is created; their outputs are persistent.
+   */
+  initSteps: Extract<Step, { kind: 'run' }>[];
+  /** Outputs of init steps (persistent, computed once). */
+  folded: Set<ValueId>;
   steps: Step[];
   inputs: { name: string; value: ValueId }[];
   outputs: { name: string; value: ValueId }[];
@@ -77,9 +84,23 @@ export function lowerToPlan(g: Graph, opts: LowerOptions = {}): Plan {
     use(u.value);
   }
 
+  // nodes computing only from constants and frozen weights are folded: run once at bind time
+  const updated = new Set(g.updates.map((u) => u.target));
+  const constant = new Set<ValueId>();
+  for (const v of g.values)
+    if (v.role === 'const' || ((v.role === 'param' || v.role === 'buffer') && !updated.has(v.id))) constant.add(v.id);
+  const initNodes = new Set<number>();
+  for (const n of g.nodes) {
+    if (n.op === 'dropout' || n.inputs.length === 0 || !n.inputs.every((i) => constant.has(i))) continue;
+    initNodes.add(n.id);
+    n.outputs.forEach((o) => constant.add(o));
+  }
+  const folded = new Set(g.nodes.filter((n) => initNodes.has(n.id)).flatMap((n) => n.outputs));
+  const runNodes = g.nodes.filter((n) => !initNodes.has(n.id));
+
   const producer = new Map<ValueId, number>();
   const lastRead = new Map<ValueId, number>();
-  g.nodes.forEach((n, k) => {
+  runNodes.forEach((n, k) => {
     for (const o of n.outputs) producer.set(o, k);
     for (const i of n.inputs) lastRead.set(i, k);
   });
@@ -94,7 +115,7 @@ export function lowerToPlan(g: Graph, opts: LowerOptions = {}): Plan {
   const copies: Update[] = [];
   for (const u of g.updates) {
     const k = producer.get(u.value);
-    const n = k === undefined ? undefined : g.nodes[k]!;
+    const n = k === undefined ? undefined : runNodes[k]!;
     const def = n && opDef(n.op);
     const inIdx = n ? n.inputs.indexOf(u.target) : -1;
     const ok =
@@ -118,34 +139,37 @@ export function lowerToPlan(g: Graph, opts: LowerOptions = {}): Plan {
   const keep = new Set<ValueId>([...outputValues, ...copies.map((u) => u.value)]);
   const freeAt = new Map<number, ValueId[]>();
   for (const [id, v] of values) {
-    if (isPersistent(v.role) || keep.has(id) || aliases.has(id)) continue;
+    if (isPersistent(v.role) || keep.has(id) || aliases.has(id) || folded.has(id)) continue;
     const k = lastRead.get(id) ?? producer.get(id);
     if (k === undefined) continue;
     (freeAt.get(k) ?? freeAt.set(k, []).get(k)!).push(id);
   }
+  const run = (n: (typeof g.nodes)[number]): Extract<Step, { kind: 'run' }> => ({
+    kind: 'run',
+    op: n.op as OpName,
+    attrs: n.attrs,
+    inputs: [...n.inputs],
+    outputs: [...n.outputs],
+    name: n.name,
+    inPlace: n.outputs.map((o) => inPlaceOf.get(o) ?? null),
+  });
   const steps: Step[] = [];
-  g.nodes.forEach((n, k) => {
-    steps.push({
-      kind: 'run',
-      op: n.op as OpName,
-      attrs: n.attrs,
-      inputs: [...n.inputs],
-      outputs: [...n.outputs],
-      name: n.name,
-      inPlace: n.outputs.map((o) => inPlaceOf.get(o) ?? null),
-    });
+  runNodes.forEach((n, k) => {
+    steps.push(run(n));
     const f = freeAt.get(k);
     if (f) steps.push({ kind: 'free', values: f.sort((a, b) => a - b) });
   });
+  const initSteps = g.nodes.filter((n) => initNodes.has(n.id)).map(run);
   const init = new Map([...g.init].filter(([id]) => values.has(id)));
   const inputs = g.inputs.map((v) => ({ name: g.values[v]!.name, value: v }));
-  const plan = { name: g.name, values, steps, inputs, outputs: [...g.outputs], copies, aliases, init };
+  const plan = { name: g.name, values, initSteps, folded, steps, inputs, outputs: [...g.outputs], copies, aliases, init };
   return { ...plan, memory: planMemory(plan, opts.alignment ?? 64) };
 }
 
 /** Stable text form of a plan. */
 export function printPlan(p: Plan): string {
   const lines = [`plan ${p.name} {`];
+  for (const s of p.initSteps) lines.push(`  init ${s.outputs.map((o) => `%${o}`).join(', ')} = ${s.op}(${s.inputs.map((i) => `%${i}`).join(', ')})`);
   const loc = (v: ValueId) => {
     const off = p.memory.offsets.get(v);
     if (off !== undefined) return `%${v}@${off}`;

@@ -31,14 +31,14 @@ export class Program<B = unknown> {
   /** Weights the program never touches (frozen and unused): kept on the host for export. */
   private readonly untouched = new Map<string, Tensor>();
 
-  private constructor(graph: Graph, plan: Plan, backend: Backend<B>, kernels: BoundKernel<B>[]) {
+  private constructor(graph: Graph, plan: Plan, backend: Backend<B>, kernels: BoundKernel<B>[], initKernels: BoundKernel<B>[]) {
     this.plan = plan;
     for (const v of graph.values)
       if ((v.role === 'param' || v.role === 'buffer') && !plan.values.has(v.id)) this.untouched.set(v.name, graph.init.get(v.id)!);
     this.backend = backend;
     this.inputByName = new Map(plan.inputs.map((i) => [i.name, i.value]));
     for (const [id, v] of plan.values) {
-      if (v.role === 'node') continue;
+      if (v.role === 'node' && !plan.folded.has(id)) continue;
       const buf = backend.alloc(v);
       this.bufs.set(id, buf);
       const data = plan.init.get(id);
@@ -47,6 +47,8 @@ export class Program<B = unknown> {
     this.arena = backend.allocArena(plan.memory.arenaBytes);
     for (const [id, off] of plan.memory.offsets) this.bufs.set(id, backend.view(this.arena, off, plan.values.get(id)!));
     for (const [id, target] of plan.aliases) this.bufs.set(id, this.bufs.get(target)!);
+    // constant folding: computed once, here
+    plan.initSteps.forEach((s, k) => initKernels[k]!(s.inputs.map((i) => this.buf(i)), s.outputs.map((o) => this.buf(o))));
     const runs = plan.steps.filter((s) => s.kind === 'run');
     this.bound = runs.map((s, k) => ({
       kernel: kernels[k]!,
@@ -65,7 +67,8 @@ export class Program<B = unknown> {
     const plan = lowerToPlan(graph, { alignment: backend.arenaAlignment });
     const missing: string[] = [];
     const kernels: BoundKernel<B>[] = [];
-    for (const s of plan.steps) {
+    const initKernels: BoundKernel<B>[] = [];
+    for (const s of [...plan.initSteps, ...plan.steps]) {
       if (s.kind !== 'run') continue;
       const spec = {
         op: s.op,
@@ -77,7 +80,7 @@ export class Program<B = unknown> {
       };
       const kernel = backend.prepare(spec);
       if (!kernel) missing.push(`${s.op}(${spec.inputs.map((t) => `${t.dtype}${fmtShape(t.shape)}`).join(', ')}) at '${s.name}'`);
-      else kernels.push(kernel);
+      else (plan.initSteps.includes(s as (typeof plan.initSteps)[number]) ? initKernels : kernels).push(kernel);
     }
     if (missing.length) {
       const uniq = [...new Set(missing)];
@@ -86,7 +89,7 @@ export class Program<B = unknown> {
         `backend '${backend.name}' has no kernel for ${uniq.length} op instance(s):\n  ${uniq.join('\n  ')}\nUse another backend or add these kernels to its table.`,
       );
     }
-    return new Program(graph, plan, backend, kernels);
+    return new Program(graph, plan, backend, kernels, initKernels);
   }
 
   /** Runs one step: forward, backward and update for a training program. */
@@ -150,7 +153,7 @@ export class Program<B = unknown> {
   }
 
   dispose(): void {
-    for (const [id, v] of this.plan.values) if (v.role !== 'node') this.backend.free(this.bufs.get(id)!);
+    for (const [id, v] of this.plan.values) if (v.role !== 'node' || this.plan.folded.has(id)) this.backend.free(this.bufs.get(id)!);
     this.backend.free(this.arena);
     this.bufs.clear();
   }

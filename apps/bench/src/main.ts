@@ -1,0 +1,2 @@
+import { OP_NAMES } from '@pockengine/core';
+console.log(OP_NAMES.length);
