@@ -1,4 +1,5 @@
 import { parseArgs } from './args.js';
+import { bench } from './commands/bench.js';
 import { compile } from './commands/compile.js';
 import { demo } from './commands/demo.js';
 import { grad } from './commands/grad.js';
@@ -18,6 +19,8 @@ usage:
       the static memory plan of one training step and the backward ops pruned
   pockengine plan MODEL --shape ... --budget 48MB [--optimizer sgd|adam] [--out S.json] [--json]
       search the sparse scheme that fits a memory budget with the largest expected gain
+  pockengine bench MODEL --shape ... [--scheme S.json] [--steps N] [--backend cpu|cpu-reference] [--json]
+      median / min ms per training step, planned peak bytes, measured peak, process peak RSS
   pockengine train MODEL --data DIR | --input NAME=X.npy ... --labels Y.npy [--scheme S.json]
                    [--epochs N] [--batch N] [--optimizer sgd|adam] [--lr X] [--val 0.2] [--out DIR]
       fine-tune on .npy arrays: progress, held-out accuracy before/after, step time, peak memory;
@@ -40,6 +43,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return compile(a);
     case 'plan':
       return plan(a);
+    case 'bench':
+      return bench(a);
     case 'train':
       return train(a);
     case 'demo':

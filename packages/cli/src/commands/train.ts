@@ -10,7 +10,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CpuBackend } from '@pockengine/backend-cpu';
+import { backendFactory } from '../backends.js';
 import { PockError, compileTrainingGraph, fineTune, lowerToPlan, splitDataset, type Dataset, type Tensor } from '@pockengine/core';
 import { fmtBytes, namedFiles, num, one, type Args } from '../args.js';
 import { lineChartSvg } from '../chart.js';
@@ -50,6 +50,7 @@ export async function train(a: Args): Promise<number> {
   const full = lowerToPlan(compileTrainingGraph(m.graph, { loss, optimizer }).graph).memory;
   console.log(`${path}: ${m.describe}`);
   console.log(`training on ${n} examples (${val.labels.shape[0]} held out), batch ${batch}, ${epochs} epochs, ${optimizer.kind} lr ${optimizer.lr}, ${scheme ? `scheme with ${scheme.rules.length} rules` : 'full backprop'}`);
+  const backend = await backendFactory('cpu');
   const bar = new Progress('train', Math.floor(n / batch) * epochs);
   const res = await fineTune(m.graph, trainSet, {
     loss,
@@ -58,7 +59,7 @@ export async function train(a: Args): Promise<number> {
     epochs,
     batch,
     val,
-    backend: () => new CpuBackend(),
+    backend,
     onStep: (s) => bar.update(s.step, `loss ${s.loss.toFixed(4)} ${s.ms.toFixed(0)} ms`),
   });
   bar.done();

@@ -1,0 +1,52 @@
+/**
+ * `pockengine bench MODEL --shape ... [--scheme S] [--steps N] [--optimizer sgd|adam] [--backend cpu] [--json]`
+ * Times training steps on a synthetic batch; prints one JSON object: median and min ms per
+ * step, planned peak bytes, the backend's measured peak, and the process's peak RSS.
+ */
+import { Program, compileTrainingGraph } from '@pockengine/core';
+import { flag, fmtBytes, num, oneOf, shapes, type Args } from '../args.js';
+import { syntheticBatch } from '../contribution.js';
+import { loadModel } from '../load-model.js';
+import { lossFromArgs, optimizerFromArgs, schemeFromArgs } from '../options.js';
+import { makeBackend } from '../backends.js';
+
+export async function bench(a: Args): Promise<number> {
+  const path = a.positional[0];
+  if (!path) throw new Error('usage: pockengine bench MODEL --shape NAME=8x3x96x96 [--scheme S.json] [--steps N] [--json]');
+  const backendName = oneOf(a, 'backend', ['cpu', 'cpu-reference'] as const, 'cpu');
+  const steps = num(a, 'steps', 5)!;
+  const m = await loadModel(path, { shapes: shapes(a) });
+  const loss = lossFromArgs(a, m.graph);
+  const t0 = performance.now();
+  const { graph } = compileTrainingGraph(m.graph, { loss, optimizer: optimizerFromArgs(a), scheme: schemeFromArgs(a) });
+  const backend = await makeBackend(backendName);
+  const prog = Program.create(graph, backend);
+  const compileMs = performance.now() - t0;
+  const feeds = syntheticBatch(m.graph, loss, 1);
+  await prog.step(feeds); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const s = performance.now();
+    await prog.step(feeds);
+    times.push(performance.now() - s);
+  }
+  times.sort((x, y) => x - y);
+  const r = {
+    model: path,
+    backend: backend.name,
+    steps,
+    medianMs: times[times.length >> 1]!,
+    minMs: times[0]!,
+    compileMs,
+    plannedPeakBytes: prog.plan.memory.peakBytes,
+    measuredPeakBytes: backend.peakBytes(),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+  if (flag(a, 'json')) console.log(JSON.stringify(r));
+  else
+    console.log(
+      `${path} on ${r.backend}: median ${r.medianMs.toFixed(1)} ms, min ${r.minMs.toFixed(1)} ms per step (${steps} steps); ` +
+        `planned peak ${fmtBytes(r.plannedPeakBytes)}, measured ${fmtBytes(r.measuredPeakBytes)}, process RSS ${fmtBytes(r.peakRssBytes)}`,
+    );
+  return 0;
+}
