@@ -2,3 +2,22 @@ export { CpuBackend } from './backend.js';
 export { CPU_KERNELS } from './kernels/index.js';
 export type { CpuKernel, CpuKernelTable } from './kernel-table.js';
 export { cpuAlloc, type CpuTensor, type CpuData } from './tensor.js';
+export {
+  FAST_KERNELS,
+  createFastKernels,
+  initFastKernels,
+  disposeFastKernels,
+  fastEngine,
+  wasmSimdSupported,
+  wasmThreadsSupported,
+  measureSimdPeak,
+  createWasmEngine,
+  createThreadedEngine,
+  JsEngine,
+  conv2dForward as fastConv2d,
+  type Engine as FastEngine,
+  type FastKernelOptions,
+  type FastKernelInfo,
+  type FusedActivation,
+  type SpawnWorker,
+} from './fast/index.js';

@@ -1,0 +1,160 @@
+/**
+ * Fast float32 conv2d and its two backward ops on an Engine, as GEMMs per (image, group):
+ *
+ *   forward      Y[n,g]  (mg x ohw)  = W[g] (mg x ckk) * col(X[n,g]) (ckk x ohw)   + bias, act
+ *   grad_input   dcol    (ckk x ohw) = W[g]^T * dY[n,g];  dX[n,g] = col2im(dcol)
+ *   grad_weight  dW[g]   (mg x ckk) += dY[n,g] * col(X[n,g])^T                   (summed over n)
+ *
+ * with ckk = C/groups * kh * kw (the im2col lowering, as in Caffe / PyTorch's slow_conv2d). A 1x1
+ * conv with unit stride and no padding needs no im2col: X[n,g] already is the col matrix.
+ * Depthwise convs (one input and one output channel per group) skip the GEMM (a 1 x 9 by
+ * 9 x ohw product per plane wastes the register tiles) and use the engine's direct kernel.
+ * Geometry comes from core's convGeometry; transposes are GEMM strides, not copies.
+ */
+import { convGeometry, type AttrsOf, type ConvAttrs, type ConvGeometry } from '@pockengine/core';
+import type { CpuTensor } from '../tensor.js';
+import { get, put, zeros, type DepthwiseCall, type Engine, type Im2colCall } from './engine.js';
+import { GEMM_ACCUMULATE, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS } from './wasm-gemm.js';
+
+/** Activation fused into a conv's output (applied after the bias). */
+export type FusedActivation = 'none' | 'relu' | 'relu6';
+
+const ACT_FLAGS: Record<FusedActivation, number> = { none: 0, relu: GEMM_RELU, relu6: GEMM_RELU | GEMM_RELU6 };
+
+/** One input and one output channel per group: the direct depthwise kernel applies. */
+export function isDepthwise(g: ConvGeometry): boolean {
+  return g.groups > 1 && g.cPerGroup === 1 && g.mPerGroup === 1;
+}
+
+/** 1x1, stride 1, no padding: the input planes are the col matrix. */
+function isPointwise(g: ConvGeometry): boolean {
+  return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0 && g.oh === g.h && g.ow === g.w;
+}
+
+function im2colCall(g: ConvGeometry, x: number, col: number): Im2colCall {
+  const { h, w, oh, ow, kh, kw, sh, sw, dh, dw, padTop, padLeft } = g;
+  return { x, col, channels: g.cPerGroup, h, w, oh, ow, kh, kw, sh, sw, dh, dw, padTop, padLeft };
+}
+
+function depthwiseCall(g: ConvGeometry, p: Partial<DepthwiseCall>): DepthwiseCall {
+  const { h, w, oh, ow, kh, kw, sh, sw, dh, dw, padTop, padLeft } = g;
+  return { x: 0, weights: 0, bias: 0, y: 0, dy: 0, flags: 0, batch: g.n, channels: g.c, h, w, oh, ow, kh, kw, sh, sw, dh, dw, padTop, padLeft, ...p };
+}
+
+/**
+ * With unit strides the input gradient of a depthwise conv is itself a depthwise conv, of dy with
+ * the spatially flipped filters and pads (k-1)*d - p (the transposed convolution, Dumoulin &
+ * Visin, "A guide to convolution arithmetic", 2016, section 4.1): the gather form, no scatter.
+ * Returns null when that needs negative pads (pads wider than the kernel extent) or strides > 1.
+ */
+function flippedDepthwise(e: Engine, g: ConvGeometry, wp: number): { geometry: ConvGeometry; weights: number } | null {
+  if (g.sh !== 1 || g.sw !== 1) return null;
+  const top = (g.kh - 1) * g.dh - g.padTop;
+  const left = (g.kw - 1) * g.dw - g.padLeft;
+  const bottom = g.h - 1 + (g.kh - 1) * g.dh - top - (g.oh - 1);
+  const right = g.w - 1 + (g.kw - 1) * g.dw - left - (g.ow - 1);
+  if (Math.min(top, left, bottom, right) < 0) return null;
+  const taps = g.kh * g.kw;
+  const weights = e.alloc(g.c * taps);
+  const h = e.heap();
+  for (let c = 0; c < g.c; c++)
+    for (let t = 0; t < taps; t++) h[weights + c * taps + taps - 1 - t] = h[wp + c * taps + t]!;
+  return { geometry: { ...g, h: g.oh, w: g.ow, oh: g.h, ow: g.w, padTop: top, padLeft: left }, weights };
+}
+
+/** y = act(conv(x, w) + bias): all float32 tensors. */
+export function conv2dForward(e: Engine, x: CpuTensor, w: CpuTensor, bias: CpuTensor | undefined, y: CpuTensor, attrs: ConvAttrs, act: FusedActivation = 'none'): void {
+  const g = convGeometry(x.shape, w.shape, attrs);
+  e.reset();
+  const xp = put(e, x.data);
+  const wp = put(e, w.data);
+  const bp = bias ? put(e, bias.data) : 0;
+  const yp = e.alloc(y.data.length);
+  const flags = (bias ? GEMM_ROW_BIAS : 0) | ACT_FLAGS[act];
+  if (isDepthwise(g)) {
+    e.depthwise('forward', depthwiseCall(g, { x: xp, weights: wp, bias: bp, y: yp, flags }));
+    return get(e, yp, y.data as Float32Array);
+  }
+  const ckk = g.cPerGroup * g.kh * g.kw;
+  const ohw = g.oh * g.ow;
+  const pointwise = isPointwise(g);
+  const col = pointwise ? 0 : e.alloc(ckk * ohw);
+  for (let n = 0; n < g.n; n++)
+    for (let grp = 0; grp < g.groups; grp++) {
+      const xg = xp + (n * g.c + grp * g.cPerGroup) * g.h * g.w;
+      if (!pointwise) e.im2col(im2colCall(g, xg, col));
+      e.gemm({
+        m: g.mPerGroup, n: ohw, k: ckk,
+        a: wp + grp * g.mPerGroup * ckk, rsA: ckk, csA: 1,
+        b: pointwise ? xg : col, rsB: ohw, csB: 1,
+        c: yp + (n * g.m + grp * g.mPerGroup) * ohw, ldc: ohw,
+        flags, bias: bp + grp * g.mPerGroup,
+      });
+    }
+  get(e, yp, y.data as Float32Array);
+}
+
+/** dx of conv2d from dy and w. */
+export function conv2dGradInput(e: Engine, dy: CpuTensor, w: CpuTensor, dx: CpuTensor, attrs: AttrsOf<'conv2d_grad_input'>): void {
+  const g = convGeometry(attrs.inputShape, w.shape, attrs);
+  e.reset();
+  const dyp = put(e, dy.data);
+  const wp = put(e, w.data);
+  if (isDepthwise(g)) {
+    const dxp = e.alloc(dx.data.length);
+    const flipped = flippedDepthwise(e, g, wp);
+    if (flipped) e.depthwise('forward', { ...depthwiseCall(flipped.geometry, { x: dyp, weights: flipped.weights, y: dxp }) });
+    else e.depthwise('grad_input', depthwiseCall(g, { dy: dyp, weights: wp, y: dxp }));
+    return get(e, dxp, dx.data as Float32Array);
+  }
+  const ckk = g.cPerGroup * g.kh * g.kw;
+  const ohw = g.oh * g.ow;
+  const pointwise = isPointwise(g);
+  const dxp = pointwise ? e.alloc(dx.data.length) : zeros(e, dx.data.length);
+  const col = pointwise ? 0 : e.alloc(ckk * ohw);
+  for (let n = 0; n < g.n; n++)
+    for (let grp = 0; grp < g.groups; grp++) {
+      const dxg = dxp + (n * g.c + grp * g.cPerGroup) * g.h * g.w;
+      // W[g]^T: element (i, p) = W[g][p, i], so row stride 1 and column stride ckk
+      e.gemm({
+        m: ckk, n: ohw, k: g.mPerGroup,
+        a: wp + grp * g.mPerGroup * ckk, rsA: 1, csA: ckk,
+        b: dyp + (n * g.m + grp * g.mPerGroup) * ohw, rsB: ohw, csB: 1,
+        c: pointwise ? dxg : col, ldc: ohw,
+        flags: 0, bias: 0,
+      });
+      if (!pointwise) e.col2im(im2colCall(g, dxg, col));
+    }
+  get(e, dxp, dx.data as Float32Array);
+}
+
+/** dw of conv2d from x and dy. */
+export function conv2dGradWeight(e: Engine, x: CpuTensor, dy: CpuTensor, dw: CpuTensor, attrs: AttrsOf<'conv2d_grad_weight'>): void {
+  const g = convGeometry(x.shape, attrs.weightShape, attrs);
+  e.reset();
+  const xp = put(e, x.data);
+  const dyp = put(e, dy.data);
+  const dwp = e.alloc(dw.data.length);
+  if (isDepthwise(g)) {
+    e.depthwise('grad_weight', depthwiseCall(g, { x: xp, dy: dyp, y: dwp }));
+    return get(e, dwp, dw.data as Float32Array);
+  }
+  const ckk = g.cPerGroup * g.kh * g.kw;
+  const ohw = g.oh * g.ow;
+  const pointwise = isPointwise(g);
+  const col = pointwise ? 0 : e.alloc(ckk * ohw);
+  for (let n = 0; n < g.n; n++)
+    for (let grp = 0; grp < g.groups; grp++) {
+      const xg = xp + (n * g.c + grp * g.cPerGroup) * g.h * g.w;
+      if (!pointwise) e.im2col(im2colCall(g, xg, col));
+      // col^T: element (p, j) = col[j, p], so row stride 1 and column stride ohw
+      e.gemm({
+        m: g.mPerGroup, n: ckk, k: ohw,
+        a: dyp + (n * g.m + grp * g.mPerGroup) * ohw, rsA: ohw, csA: 1,
+        b: pointwise ? xg : col, rsB: 1, csB: ohw,
+        c: dwp + grp * g.mPerGroup * ckk, ldc: ckk,
+        flags: n > 0 ? GEMM_ACCUMULATE : 0, bias: 0,
+      });
+    }
+  get(e, dwp, dw.data as Float32Array);
+}

@@ -1,0 +1,48 @@
+/**
+ * Fast float32 batched matmul on an Engine: one GEMM per broadcast batch index, transposes as
+ * strides (torch.matmul semantics, shapes from core's matmulDims). When B has no batch axes and A
+ * is not transposed, A's batch folds into the rows of a single GEMM (a linear layer on [B, T, D]).
+ */
+import { matmulDims, size, type MatmulAttrs } from '@pockengine/core';
+import { broadcastView, forEachRow } from '../kernels/broadcast.js';
+import type { CpuTensor } from '../tensor.js';
+import { get, put, type Engine } from './engine.js';
+
+/** For each index of the broadcast batch shape, which matrix of an operand with batch shape `from` it reads. */
+function batchIndex(from: readonly number[], batch: readonly number[]): Int32Array {
+  const idx = new Int32Array(size(batch));
+  forEachRow(batch, [broadcastView(from, batch)], (t, [f], len, [s]) => {
+    for (let j = 0; j < len; j++) idx[t + j] = f! + j * s!;
+  });
+  return idx;
+}
+
+export function matmulForward(e: Engine, a: CpuTensor, b: CpuTensor, out: CpuTensor, attrs: MatmulAttrs): void {
+  const { m, k, n, batch } = matmulDims(a.shape, b.shape, attrs);
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const count = size(batch);
+  e.reset();
+  const ap = put(e, a.data);
+  const bp = put(e, b.data);
+  const cp = e.alloc(count * m * n);
+  const rsA = attrs.transA ? 1 : k;
+  const csA = attrs.transA ? m : 1;
+  const rsB = attrs.transB ? 1 : n;
+  const csB = attrs.transB ? k : 1;
+  if (size(bBatch) === 1 && !attrs.transA && size(aBatch) === count) {
+    e.gemm({ m: count * m, n, k, a: ap, rsA, csA, b: bp, rsB, csB, c: cp, ldc: n, flags: 0, bias: 0 });
+  } else {
+    const aIdx = batchIndex(aBatch, batch);
+    const bIdx = batchIndex(bBatch, batch);
+    for (let t = 0; t < count; t++)
+      e.gemm({
+        m, n, k,
+        a: ap + aIdx[t]! * m * k, rsA, csA,
+        b: bp + bIdx[t]! * k * n, rsB, csB,
+        c: cp + t * m * n, ldc: n,
+        flags: 0, bias: 0,
+      });
+  }
+  get(e, cp, out.data as Float32Array);
+}

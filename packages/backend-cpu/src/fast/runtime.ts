@@ -1,0 +1,135 @@
+/**
+ * Picks and holds the engine the fast kernels run on. Without any setup the first kernel call
+ * compiles the WASM module synchronously (fine in Node and in workers; browsers may refuse large
+ * synchronous compiles on the main thread, in which case the JS engine is used) and runs single
+ * threaded. `initFastKernels()` compiles asynchronously and can start a worker pool over shared
+ * memory; await it once before running a program to get threads.
+ */
+import type { Engine } from './engine.js';
+import { JsEngine } from './js-engine.js';
+import { ThreadPool, browserSpawner, type SpawnWorker } from './thread-pool.js';
+import { KERNEL_EXPORTS, MAX_PAGES, SHARED_MAX_PAGES, WasmEngine, kernelModuleBytes, type SplitTuning } from './wasm-engine.js';
+
+const INITIAL_PAGES = 64;
+
+/** True when this runtime validates the kernel module (fixed-width SIMD and bulk memory). */
+export function wasmSimdSupported(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(kernelModuleBytes(false));
+  } catch {
+    return false;
+  }
+}
+
+/** True when shared WebAssembly memory works here (threads proposal, SharedArrayBuffer, cross-origin isolation). */
+export function wasmThreadsSupported(): boolean {
+  try {
+    if (typeof SharedArrayBuffer !== 'function') return false;
+    const g = globalThis as { crossOriginIsolated?: boolean };
+    if (g.crossOriginIsolated === false) return false;
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return WebAssembly.validate(kernelModuleBytes(true));
+  } catch {
+    return false;
+  }
+}
+
+/** A single-threaded WASM engine compiled synchronously. */
+export function createWasmEngine(): WasmEngine {
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES });
+  const module = new WebAssembly.Module(kernelModuleBytes(false));
+  return new WasmEngine(memory, new WebAssembly.Instance(module, { env: { memory } }), null);
+}
+
+/** A WASM engine on shared memory with `threads` threads (the caller plus threads - 1 workers). */
+export async function createThreadedEngine(threads: number, spawn?: SpawnWorker, split?: SplitTuning): Promise<WasmEngine> {
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: SHARED_MAX_PAGES, shared: true });
+  const module = await WebAssembly.compile(kernelModuleBytes(true));
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const spawner = spawn ?? (isNode() ? await (await import('./worker-node.js')).nodeSpawner() : browserSpawner);
+  const local = instance.exports as unknown as Record<string, (...args: number[]) => void>;
+  const pool = await ThreadPool.create(threads, spawner, module, memory, KERNEL_EXPORTS, local);
+  return new WasmEngine(memory, instance, pool, split);
+}
+
+function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+async function defaultThreads(): Promise<number> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
+  if (isNode()) return (await import('node:os')).availableParallelism();
+  return 1;
+}
+
+let current: Engine | null = null;
+let currentPool: WasmEngine | null = null;
+
+/** The engine the fast kernels use now (created on first use: WASM SIMD if supported, else JS). */
+export function fastEngine(): Engine {
+  if (!current) {
+    try {
+      current = wasmSimdSupported() ? createWasmEngine() : new JsEngine();
+    } catch {
+      current = new JsEngine();
+    }
+  }
+  return current;
+}
+
+export interface FastKernelOptions {
+  /** 'auto' (default): WASM SIMD when supported, else JS. 'js' forces the pure-JS engine. */
+  engine?: 'auto' | 'wasm' | 'js';
+  /** Threads including the caller; default: the machine's cores, capped at 8. 1 = no workers. */
+  threads?: number;
+  /** Worker factory; default: node:worker_threads in Node, Web Workers (blob URLs) elsewhere. */
+  spawnWorker?: SpawnWorker;
+}
+
+export interface FastKernelInfo {
+  engine: string;
+  threads: number;
+  simd: boolean;
+  sharedMemory: boolean;
+}
+
+/**
+ * Prepares the engine of FAST_KERNELS: compiles the WASM module off the main thread's critical
+ * path and, when threads are requested and shared memory works, starts the worker pool. Safe to
+ * call again (replaces the engine; the old pool is stopped). Not required: without it the
+ * kernels compile lazily and run on one thread.
+ */
+export async function initFastKernels(opts: FastKernelOptions = {}): Promise<FastKernelInfo> {
+  disposeFastKernels();
+  const simd = wasmSimdSupported();
+  const threads = Math.max(1, Math.min(8, opts.threads ?? (await defaultThreads())));
+  if (opts.engine === 'js' || !simd) {
+    if (opts.engine === 'wasm') throw new Error('initFastKernels: WebAssembly SIMD is not supported here');
+    current = new JsEngine();
+  } else {
+    if (threads > 1 && wasmThreadsSupported()) {
+      try {
+        currentPool = await createThreadedEngine(threads, opts.spawnWorker);
+        current = currentPool;
+      } catch {
+        // no workers here, or the shared memory's reservation failed: one thread still works
+        currentPool = null;
+      }
+    }
+    if (!current) {
+      const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES });
+      const module = await WebAssembly.compile(kernelModuleBytes(false));
+      current = new WasmEngine(memory, await WebAssembly.instantiate(module, { env: { memory } }), null);
+    }
+  }
+  return { engine: current.name, threads: current.threads, simd, sharedMemory: currentPool !== null };
+}
+
+/** Stops the worker pool (if any); the next kernel call falls back to a lazily created engine. */
+export function disposeFastKernels(): void {
+  currentPool?.dispose();
+  currentPool = null;
+  current = null;
+}

@@ -1,0 +1,221 @@
+/**
+ * The WASM-SIMD engine: one generated module (GEMM + conv helpers) on one linear memory, laid out
+ *
+ *   [0, 4096)          descriptors of the conv helpers
+ *   [4096, arena)      one GEMM packing workspace per thread
+ *   [arena, ...)       bump-allocated operands of the current kernel call (grows the memory)
+ *
+ * With a thread pool the memory is shared and each primitive is split into disjoint column / row
+ * blocks (GEMM) or channel ranges (im2col, depthwise) that the pool runs in parallel.
+ */
+import { Arena, HeapExhausted, type DepthwiseCall, type DepthwiseKind, type Engine, type GemmCall, type Im2colCall } from './engine.js';
+import type { ThreadPool } from './thread-pool.js';
+import { ModuleBuilder } from './wasm-builder.js';
+import { addIm2colKernels, IM2COL_FIELDS } from './wasm-conv.js';
+import { addDepthwiseKernels, DEPTHWISE_FIELDS, depthwiseScratchFloats } from './wasm-depthwise.js';
+import { addGemm, GEMM_ACCUMULATE, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS, gemmWorkspaceBytes, type MicroShape } from './wasm-gemm.js';
+
+/** 4 x 8 measured fastest under V8: 8 accumulators + 2 B vectors + 1 A splat fit the 16 xmm registers without spills. */
+export const MICRO: MicroShape = { mr: 4, nr: 8 };
+/** Cache blocks: packed A (mc x kc = 128 KiB) in L2, a kc x NR sliver of B (8 KiB) in L1. */
+export const BLOCKS = { mc: 128, kc: 256, nc: 1024 };
+export const KERNEL_EXPORTS = ['gemm', 'im2col', 'col2im', 'depthwise_forward', 'depthwise_grad_input', 'depthwise_grad_weight'] as const;
+/** Memory limits in 64 KiB pages: 4 GiB (the wasm32 limit) unshared; shared memory reserves its maximum up front. */
+export const MAX_PAGES = 65536;
+export const SHARED_MAX_PAGES = 32768;
+
+const IM2COL_DESC = 256;
+const DEPTHWISE_DESC = 512;
+const WS_BASE = 4096;
+/** When a primitive is worth splitting across threads (a fork-join costs ~10-50 us). */
+export interface SplitTuning {
+  /** Minimum multiply-adds of a GEMM per thread. */
+  minMacsPerThread: number;
+  /** Minimum elements (im2col) or multiply-adds (depthwise) per thread. */
+  minElementsPerThread: number;
+}
+export const DEFAULT_SPLIT: SplitTuning = { minMacsPerThread: 1 << 21, minElementsPerThread: 1 << 16 };
+
+const moduleBytes = new Map<boolean, Uint8Array<ArrayBuffer>>();
+
+/** The kernel module's binary, built once per memory kind. */
+export function kernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
+  let bytes = moduleBytes.get(shared);
+  if (!bytes) {
+    const mod = new ModuleBuilder({ shared, initial: 1, maximum: shared ? SHARED_MAX_PAGES : MAX_PAGES });
+    addGemm(mod, MICRO);
+    addIm2colKernels(mod);
+    addDepthwiseKernels(mod);
+    bytes = mod.build();
+    moduleBytes.set(shared, bytes);
+  }
+  return bytes;
+}
+
+type Exports = Record<(typeof KERNEL_EXPORTS)[number], (...args: number[]) => void>;
+
+/** Splits [0, total) into at most `parts` ranges whose starts are multiples of `align`. */
+export function splitRange(total: number, parts: number, align: number): [number, number][] {
+  const step = Math.ceil(Math.ceil(total / parts) / align) * align;
+  const out: [number, number][] = [];
+  for (let s = 0; s < total; s += step) out.push([s, Math.min(total, s + step)]);
+  return out;
+}
+
+export class WasmEngine implements Engine {
+  readonly name: string;
+  readonly threads: number;
+  private view: Float32Array;
+  private readonly arena: Arena;
+  private readonly exports: Exports;
+  private readonly wsBytes: number;
+
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    instance: WebAssembly.Instance,
+    private readonly pool: ThreadPool | null,
+    private readonly split: SplitTuning = DEFAULT_SPLIT,
+  ) {
+    this.exports = instance.exports as unknown as Exports;
+    this.threads = pool?.size ?? 1;
+    this.name = pool ? 'wasm-simd-threads' : 'wasm-simd';
+    this.wsBytes = Math.ceil(gemmWorkspaceBytes(MICRO, BLOCKS.mc, BLOCKS.kc, BLOCKS.nc) / 64) * 64;
+    this.arena = new Arena((WS_BASE + this.threads * this.wsBytes) / 4);
+    this.view = new Float32Array(memory.buffer);
+    this.ensure(this.arena.take(0)[1]);
+    this.arena.reset();
+  }
+
+  heap(): Float32Array {
+    if (this.view.byteLength !== this.memory.buffer.byteLength) this.view = new Float32Array(this.memory.buffer);
+    return this.view;
+  }
+
+  reset(): void {
+    this.arena.reset();
+  }
+
+  alloc(n: number): number {
+    const [p, end] = this.arena.take(n);
+    this.ensure(end);
+    return p;
+  }
+
+  /** Grows the memory to hold `floats` floats (throws HeapExhausted past the maximum). */
+  private ensure(floats: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (floats * 4 <= have) return;
+    try {
+      this.memory.grow(Math.ceil((floats * 4 - have) / 65536));
+    } catch (e) {
+      throw new HeapExhausted(floats * 4, e);
+    }
+  }
+
+  /** Stops the worker pool. */
+  dispose(): void {
+    this.pool?.terminate();
+  }
+
+  private run(name: keyof Exports, tasks: number[][]): void {
+    if (tasks.length === 1 || !this.pool) for (const t of tasks) this.exports[name](...t);
+    else this.pool.run(name, tasks);
+  }
+
+  gemm(g: GemmCall): void {
+    if (g.m === 0 || g.n === 0) return;
+    if (g.k === 0) return this.emptyGemm(g);
+    const parts = Math.max(1, Math.min(this.threads, Math.floor((g.m * g.n * g.k) / this.split.minMacsPerThread)));
+    const { mc, kc, nc } = BLOCKS;
+    const args = (i0: number, i1: number, j0: number, j1: number, slot: number) => {
+      const bias = g.flags & GEMM_ROW_BIAS ? g.bias + i0 : g.flags & GEMM_COL_BIAS ? g.bias + j0 : 0;
+      const a = g.a + i0 * g.rsA;
+      const b = g.b + j0 * g.csB;
+      const c = g.c + i0 * g.ldc + j0;
+      return [i1 - i0, j1 - j0, g.k, a * 4, g.rsA, g.csA, b * 4, g.rsB, g.csB, c * 4, g.ldc, g.flags, bias * 4, WS_BASE + slot * this.wsBytes, mc, kc, nc];
+    };
+    // split the wider side so every thread keeps full register tiles
+    const byCols = g.n / MICRO.nr >= g.m / MICRO.mr;
+    const ranges = byCols ? splitRange(g.n, parts, MICRO.nr) : splitRange(g.m, parts, MICRO.mr);
+    this.run(
+      'gemm',
+      ranges.map(([s, e], slot) => (byCols ? args(0, g.m, s, e, slot) : args(s, e, 0, g.n, slot))),
+    );
+  }
+
+  /** k = 0: the product is empty, only the epilogue remains. */
+  private emptyGemm(g: GemmCall): void {
+    const h = this.heap();
+    for (let i = 0; i < g.m; i++)
+      for (let j = 0; j < g.n; j++) {
+        const at = g.c + i * g.ldc + j;
+        let v = g.flags & GEMM_ACCUMULATE ? h[at]! : 0;
+        if (g.flags & GEMM_ROW_BIAS) v += h[g.bias + i]!;
+        if (g.flags & GEMM_COL_BIAS) v += h[g.bias + j]!;
+        if (g.flags & (GEMM_RELU | GEMM_RELU6)) v = v < 0 ? 0 : g.flags & GEMM_RELU6 && v > 6 ? 6 : v;
+        h[at] = v;
+      }
+  }
+
+  private writeDesc(at: number, fields: readonly string[], values: Record<string, number>): void {
+    const i32 = new Int32Array(this.memory.buffer, at, fields.length);
+    fields.forEach((f, i) => (i32[i] = values[f]!));
+  }
+
+  private im2colLike(name: 'im2col' | 'col2im', d: Im2colCall): void {
+    this.writeDesc(IM2COL_DESC, IM2COL_FIELDS, { ...d, x: d.x * 4, col: d.col * 4 });
+    const work = d.channels * d.kh * d.kw * d.oh * d.ow;
+    const parts = Math.max(1, Math.min(this.threads, Math.floor(work / this.split.minElementsPerThread)));
+    this.run(name, splitRange(d.channels, parts, 1).map(([c0, c1]) => [IM2COL_DESC, c0, c1]));
+  }
+
+  im2col(d: Im2colCall): void {
+    this.im2colLike('im2col', d);
+  }
+
+  col2im(d: Im2colCall): void {
+    this.im2colLike('col2im', d);
+  }
+
+  depthwise(kind: DepthwiseKind, d: DepthwiseCall): void {
+    const owv = Math.ceil(d.ow / 8) * 8;
+    const shift = Math.floor(((d.kw - 1) * d.dw) / d.sw);
+    // the forward kernel with unit row stride sweeps each plane flat (see wasm-conv.ts): phase rows
+    // only need ow + shift columns, plus one spare row for the reads of the dropped columns;
+    // otherwise rows are computed owv wide and must hold owv + shift columns
+    const flat = kind === 'forward' && d.sh === 1;
+    const hp = (d.oh - 1) * d.sh + (d.kh - 1) * d.dh + 1 + (flat ? 1 : 0);
+    const wq = flat ? Math.ceil((d.ow + shift) / 4) * 4 : Math.ceil((owv + shift + 1) / 8) * 8;
+    const taps = d.kh * d.kw;
+    const table = this.alloc(taps);
+    const scratchFloats = depthwiseScratchFloats({ sw: d.sw, hp, wq, oh: d.oh, owv });
+    const parts = Math.max(1, Math.min(this.threads, d.channels, Math.floor((d.batch * d.channels * d.oh * d.ow * taps) / this.split.minElementsPerThread)));
+    const scratch = this.alloc(parts * scratchFloats);
+    // byte offset of tap (ki, kj) in the phase planes: phase (kj*dw) % sw, row ki*dh, column floor(kj*dw / sw)
+    const offsets = new Int32Array(this.memory.buffer, table * 4, taps);
+    for (let ki = 0; ki < d.kh; ki++)
+      for (let kj = 0; kj < d.kw; kj++) {
+        const phase = (kj * d.dw) % d.sw;
+        offsets[ki * d.kw + kj] = ((phase * hp + ki * d.dh) * wq + Math.floor((kj * d.dw) / d.sw)) * 4;
+      }
+    const bytes = (p: number) => p * 4;
+    this.writeDesc(DEPTHWISE_DESC, DEPTHWISE_FIELDS, {
+      ...d,
+      x: bytes(d.x),
+      weights: bytes(d.weights),
+      bias: bytes(d.bias),
+      y: bytes(d.y),
+      dy: bytes(d.dy),
+      owv,
+      hp,
+      wq,
+      taps,
+      tapOffsets: bytes(table),
+    });
+    const name = kind === 'forward' ? 'depthwise_forward' : kind === 'grad_input' ? 'depthwise_grad_input' : 'depthwise_grad_weight';
+    this.run(
+      name,
+      splitRange(d.channels, parts, 1).map(([c0, c1], i) => [DEPTHWISE_DESC, c0, c1, bytes(scratch + i * scratchFloats)]),
+    );
+  }
+}

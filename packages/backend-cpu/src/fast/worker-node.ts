@@ -1,0 +1,19 @@
+/**
+ * node:worker_threads adapter of the thread pool, loaded with a dynamic import only when the
+ * runtime is Node, so the rest of the fast kernels stay free of Node imports.
+ */
+import type { SpawnWorker } from './thread-pool.js';
+
+export async function nodeSpawner(): Promise<SpawnWorker> {
+  const { Worker } = await import('node:worker_threads');
+  return (source) => {
+    const w = new Worker(source, { eval: true });
+    // blocked in Atomics.wait between tasks: must not keep the process alive
+    w.unref();
+    return {
+      postMessage: (m) => w.postMessage(m),
+      onMessage: (l) => w.on('message', l),
+      terminate: () => void w.terminate(),
+    };
+  };
+}
