@@ -1,0 +1,88 @@
+/**
+ * Pooling, padding, cropping and upsampling layers (tfjs-layers src/layers/pooling.ts,
+ * padding.ts, convolutional.ts Cropping2D / UpSampling2D). Spatial layers run NCHW.
+ */
+import { act, nchw, nhwc, physicalAxis, pool2d, type Act } from '../../layout.js';
+import type { LayerContext } from '../context.js';
+import type { LayerHandlerTable } from './types.js';
+
+function pool(kind: 'max' | 'avg') {
+  return (ctx: LayerContext): Act[] => {
+    ctx.requireChannelsLast();
+    const size = ctx.ints('poolSize', 2);
+    const strides = ctx.cfg('strides', null) === null ? size : ctx.ints('strides', size);
+    const padding = ctx.str('padding', 'valid');
+    if (padding !== 'same' && padding !== 'valid') ctx.unsupported(`padding '${padding}' is not supported`);
+    return [pool2d(ctx.b, ctx.input(), kind, size, strides, padding, ctx.where)];
+  };
+}
+
+/** Mean / max over the spatial axes: [N, H, W, C] -> [N, C] ([N, 1, 1, C] with keepDims). */
+function globalPool2d(kind: 'reduce_mean' | 'reduce_max') {
+  return (ctx: LayerContext): Act[] => {
+    ctx.requireChannelsLast();
+    const b = ctx.b;
+    const x = ctx.input();
+    const keepdims = ctx.cfg('keepDims', false);
+    const axes = [1, 2].map((a) => physicalAxis(b, x, a));
+    return [act(b.op1(kind, [x.v], { axes, keepdims }), x.nchw && keepdims)];
+  };
+}
+
+/** Mean / max over the steps of [N, T, C] -> [N, C]. */
+function globalPool1d(kind: 'reduce_mean' | 'reduce_max') {
+  return (ctx: LayerContext): Act[] => {
+    ctx.requireChannelsLast();
+    const x = nhwc(ctx.b, ctx.input());
+    return [act(ctx.b.op1(kind, [x], { axes: [1], keepdims: ctx.cfg('keepDims', false) }))];
+  };
+}
+
+/** [[top, bottom], [left, right]] from an int, a pair, or a pair of pairs (Keras normalisation). */
+function box(ctx: LayerContext, key: string, def: number): [number, number, number, number] {
+  const v = ctx.cfg<number | number[] | number[][]>(key, def);
+  if (typeof v === 'number') return [v, v, v, v];
+  if (typeof v[0] === 'number') return [v[0], v[0], v[1] as number, v[1] as number];
+  const [[t, bt], [l, r]] = v as [[number, number], [number, number]];
+  return [t, bt, l, r];
+}
+
+function ZeroPadding2D(ctx: LayerContext): Act[] {
+  ctx.requireChannelsLast();
+  const [t, bt, l, r] = box(ctx, 'padding', 1);
+  const x = nchw(ctx.b, ctx.input(), ctx.where);
+  return [act(ctx.b.op1('pad', [x], { pads: [0, 0, t, l, 0, 0, bt, r], value: 0 }), true)];
+}
+
+function Cropping2D(ctx: LayerContext): Act[] {
+  ctx.requireChannelsLast();
+  const [t, bt, l, r] = box(ctx, 'cropping', 0);
+  const x = nchw(ctx.b, ctx.input(), ctx.where);
+  const s = ctx.b.shape(x);
+  const y = ctx.b.op1('slice', [x], { starts: [t, l], ends: [s[2]! - bt, s[3]! - r], axes: [2, 3], steps: [1, 1] });
+  return [act(y, true)];
+}
+
+/** Nearest-neighbour upsampling: each pixel repeated sh x sw times (reshape, broadcast, reshape). */
+function UpSampling2D(ctx: LayerContext): Act[] {
+  ctx.requireChannelsLast();
+  if (ctx.str('interpolation', 'nearest') !== 'nearest') ctx.unsupported(`interpolation '${ctx.cfg('interpolation', '')}' is not supported (only 'nearest')`);
+  const b = ctx.b;
+  const [sh, sw] = ctx.ints('size', 2) as [number, number];
+  const x = nchw(b, ctx.input(), ctx.where);
+  const [n, c, h, w] = b.shape(x) as [number, number, number, number];
+  const rep = b.expand(b.reshape(x, [n, c, h, 1, w, 1]), [n, c, h, sh, w, sw]);
+  return [act(b.reshape(rep, [n, c, h * sh, w * sw]), true)];
+}
+
+export const poolHandlers: LayerHandlerTable = {
+  MaxPooling2D: pool('max'),
+  AveragePooling2D: pool('avg'),
+  GlobalAveragePooling2D: globalPool2d('reduce_mean'),
+  GlobalMaxPooling2D: globalPool2d('reduce_max'),
+  GlobalAveragePooling1D: globalPool1d('reduce_mean'),
+  GlobalMaxPooling1D: globalPool1d('reduce_max'),
+  ZeroPadding2D,
+  Cropping2D,
+  UpSampling2D,
+};

@@ -1,0 +1,132 @@
+/** Hand-written graph-model fixtures shared by the GraphModel tests. */
+import { rng } from '@pockengine/core';
+import type { TfjsModelJson } from '../src/index.js';
+import { GraphDefBuilder, attr } from './graphdef-builder.js';
+
+function values(n: number, seed: number, scale = 0.4): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => (2 * r() - 1) * scale);
+}
+
+/**
+ * Placeholder, Const weights, _FusedConv2D (BiasAdd+Relu, SAME, stride 2), DepthwiseConv2dNative,
+ * BiasAdd, Relu6, FusedBatchNormV3, MaxPool (SAME), Conv2D 1x1, AddV2 residual, Pad, AvgPool,
+ * Mean, Shape/StridedSlice/Pack/Reshape (converted Flatten), MatMul, ConcatV2, _FusedMatMul, Softmax.
+ */
+export function cnnGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const x = g.placeholder('x', [-1, 9, 9, 3]);
+  const nhwc = { data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]) };
+  const c1 = g.node('conv1/Relu', '_FusedConv2D', [x, g.weight('conv1/kernel', [3, 3, 3, 4], values(108, 1)), g.weight('conv1/bias', [4], values(4, 2))], {
+    ...nhwc, strides: attr.ints([1, 2, 2, 1]), padding: attr.s('SAME'), num_args: attr.i(1), fused_ops: attr.strs(['BiasAdd', 'Relu']),
+  });
+  const dw = g.node('dw/depthwise', 'DepthwiseConv2dNative', [c1, g.weight('dw/depthwise_kernel', [3, 3, 4, 2], values(72, 3))], {
+    ...nhwc, strides: attr.ints([1, 1, 1, 1]), padding: attr.s('SAME'),
+  });
+  const dwb = g.node('dw/BiasAdd', 'BiasAdd', [dw, g.weight('dw/bias', [8], values(8, 4))], { data_format: attr.s('NHWC') });
+  const r6 = g.node('dw/Relu6', 'Relu6', [dwb]);
+  const varData = Float32Array.from(values(8, 8), (v) => 0.6 + Math.abs(v));
+  const bn = g.node('bn/FusedBatchNormV3', 'FusedBatchNormV3', [r6, g.weight('bn/gamma', [8], values(8, 5, 1)), g.weight('bn/beta', [8], values(8, 6)), g.weight('bn/moving_mean', [8], values(8, 7)), g.weight('bn/moving_variance', [8], varData)], {
+    epsilon: attr.f(0.001), is_training: attr.b(false), data_format: attr.s('NHWC'), U: attr.type('DT_FLOAT'),
+  });
+  const mp = g.node('pool/MaxPool', 'MaxPool', [bn], { ksize: attr.ints([1, 2, 2, 1]), strides: attr.ints([1, 2, 2, 1]), padding: attr.s('SAME'), data_format: attr.s('NHWC') });
+  const pw = g.node('pw/Conv2D', 'Conv2D', [mp, g.weight('pw/kernel', [1, 1, 8, 8], values(64, 9))], { ...nhwc, strides: attr.ints([1, 1, 1, 1]), padding: attr.s('VALID') });
+  const add = g.node('res/add', 'AddV2', [pw, mp]);
+  const pad = g.node('pad/Pad', 'Pad', [add, g.int('pad/paddings', [0, 0, 1, 0, 0, 1, 0, 0], [4, 2])], { Tpaddings: attr.type('DT_INT32') });
+  const ap = g.node('ap/AvgPool', 'AvgPool', [pad], { ksize: attr.ints([1, 2, 2, 1]), strides: attr.ints([1, 1, 1, 1]), padding: attr.s('VALID'), data_format: attr.s('NHWC') });
+  const mean = g.node('gap/Mean', 'Mean', [ap, g.int('gap/axes', [1, 2])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+  // flatten as tfjs-converter writes Keras' Flatten: reshape to [shape[0], -1]
+  const shp = g.node('flat/Shape', 'Shape', [ap], { out_type: attr.type('DT_INT32') });
+  const batch = g.node('flat/strided_slice', 'StridedSlice', [shp, g.int('flat/begin', [0]), g.int('flat/end', [1]), g.int('flat/strides', [1])], {
+    T: attr.type('DT_INT32'), Index: attr.type('DT_INT32'), begin_mask: attr.i(0), end_mask: attr.i(0), ellipsis_mask: attr.i(0), new_axis_mask: attr.i(0), shrink_axis_mask: attr.i(1),
+  });
+  const packed = g.node('flat/Reshape/shape', 'Pack', [batch, g.int('flat/minus1', [-1], [])], { T: attr.type('DT_INT32'), N: attr.i(2), axis: attr.i(0) });
+  const flat = g.node('flat/Reshape', 'Reshape', [ap, packed], { Tshape: attr.type('DT_INT32') });
+  const fc = g.node('fc/MatMul', 'MatMul', [flat, g.weight('fc/kernel', [72, 6], values(432, 10, 0.2))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  const fcb = g.node('fc/BiasAdd', 'BiasAdd', [fc, g.weight('fc/bias', [6], values(6, 11))], { data_format: attr.s('NHWC') });
+  const fcr = g.node('fc/Relu', 'Relu', [fcb]);
+  const cat = g.node('cat/concat', 'ConcatV2', [mean, fcr, g.int('cat/axis', [1], [])], { N: attr.i(2), Tidx: attr.type('DT_INT32') });
+  const head = g.node('head/BiasAdd', '_FusedMatMul', [cat, g.weight('head/kernel', [14, 5], values(70, 12, 0.6)), g.weight('head/bias', [5], values(5, 13))], {
+    transpose_a: attr.b(false), transpose_b: attr.b(false), num_args: attr.i(1), fused_ops: attr.strs(['BiasAdd']),
+  });
+  const sm = g.node('head/Softmax', 'Softmax', [head]);
+  g.node('Identity', 'Identity', [sm]);
+  return g.build({ probs: 'Identity:0' });
+}
+
+/**
+ * Elementwise, reduction and data-movement ops on run-time tensors (many of them on NCHW-held
+ * activations): _FusedConv2D with EXPLICIT padding + LeakyRelu, FusedDepthwiseConv2dNative +
+ * Relu6, Elu, Sigmoid, Tanh, Mul, SquaredDifference, PadV2, Mean (keep_dims), RealDiv, Max and
+ * Min over several axes, Square, Rsqrt, ConcatV2 on channels, Transpose, Reshape, StridedSlice
+ * with begin / end / ellipsis / shrink masks and a negative stride, ExpandDims, Squeeze, GatherV2,
+ * BatchMatMulV2, Slice, Sum, Pack, Cast (folded), Exp, Log, Abs, Sqrt, Neg, Maximum, Minimum,
+ * Softplus, Pow, Sub, MatMul, LogSoftmax. `strided` false replaces the three StridedSlices by
+ * Slice / Reshape / nothing of the same shapes: TF.js has no gradient for StridedSlice.
+ */
+export function opsGraph(strided = true): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const nhwc = { data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]) };
+  const x = g.placeholder('x', [-1, 6, 5, 4]);
+  const c1 = g.node('c1', '_FusedConv2D', [x, g.weight('c1/w', [3, 3, 4, 6], values(216, 21)), g.weight('c1/b', [6], values(6, 22))], {
+    ...nhwc, strides: attr.ints([1, 2, 1, 1]), padding: attr.s('EXPLICIT'), explicit_paddings: attr.ints([0, 0, 1, 2, 2, 0, 0, 0]),
+    num_args: attr.i(1), fused_ops: attr.strs(['BiasAdd', 'LeakyRelu']), leakyrelu_alpha: attr.f(0.1),
+  }); // [N, 4, 5, 6]
+  const dw = g.node('dw', 'FusedDepthwiseConv2dNative', [c1, g.weight('dw/w', [3, 3, 6, 1], values(54, 23, 0.6)), g.weight('dw/b', [6], values(6, 24))], {
+    ...nhwc, strides: attr.ints([1, 1, 1, 1]), padding: attr.s('SAME'), num_args: attr.i(1), fused_ops: attr.strs(['BiasAdd', 'Relu6']),
+  });
+  const e = g.node('elu', 'Elu', [c1]);
+  const m = g.node('mul', 'Mul', [g.node('sig', 'Sigmoid', [e]), g.node('tanh', 'Tanh', [dw])]);
+  const sd = g.node('sqdiff', 'SquaredDifference', [m, e]);
+  const half = g.weight('half', [], [0.5]);
+  const pv = g.node('padv2', 'PadV2', [sd, g.int('padv2/p', [0, 0, 0, 1, 1, 0, 0, 0], [4, 2]), half], { Tpaddings: attr.type('DT_INT32') }); // [N, 5, 6, 6]
+  const mk = g.node('meank', 'Mean', [pv, g.int('meank/axes', [1, 2])], { keep_dims: attr.b(true), Tidx: attr.type('DT_INT32') });
+  const one = g.weight('one', [], [1]);
+  const r = g.node('div', 'RealDiv', [pv, g.node('meank1', 'AddV2', [mk, one])]);
+  const r2 = g.node('rsqrt', 'Rsqrt', [g.node('sq1', 'AddV2', [g.node('square', 'Square', [r]), one])]);
+  const cat = g.node('cat', 'ConcatV2', [r, r2, g.int('cat/axis', [3], [])], { N: attr.i(2), Tidx: attr.type('DT_INT32') }); // [N, 5, 6, 12]
+  // Max / Min read an unpadded copy: the constant padding would make tied extrema, and ties route
+  // the gradient differently (TF.js: each tie gets all of it; core's reduce_max shares it)
+  const mk0 = g.node('meanq', 'Mean', [sd, g.int('meanq/axes', [1, 2])], { keep_dims: attr.b(true), Tidx: attr.type('DT_INT32') });
+  const q = g.node('divq', 'RealDiv', [sd, g.node('meanq1', 'AddV2', [mk0, one])]);
+  const q2 = g.node('rsqrtq', 'Rsqrt', [g.node('sqq1', 'AddV2', [g.node('squareq', 'Square', [q]), one])]);
+  const catq = g.node('catq', 'ConcatV2', [q, q2, g.int('catq/axis', [-1], [])], { N: attr.i(2), Tidx: attr.type('DT_INT32') }); // [N, 4, 5, 12]
+  const mx = g.node('maxc', 'Max', [catq, g.int('maxc/axes', [3])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') }); // [N, 4, 5]
+  const mn = g.node('minh', 'Min', [catq, g.int('minh/axes', [1])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') }); // [N, 5, 12]
+  const tr = g.node('tr', 'Transpose', [cat, g.int('tr/perm', [0, 3, 1, 2])], { Tperm: attr.type('DT_INT32') }); // [N, 12, 5, 6]
+  const rs = g.node('rs', 'Reshape', [tr, g.int('rs/shape', [-1, 12, 30])], { Tshape: attr.type('DT_INT32') });
+  const ss = (name: string, input: string, b: number[], en: number[], st: number[], masks: Record<string, number>) =>
+    g.node(name, 'StridedSlice', [input, g.int(`${name}/b`, b), g.int(`${name}/e`, en), g.int(`${name}/s`, st)], {
+      Index: attr.type('DT_INT32'),
+      ...Object.fromEntries(['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map((k) => [k, attr.i(masks[k] ?? 0)])),
+    });
+  const slice = (name: string, input: string, b: number[], size: number[]) =>
+    g.node(name, 'Slice', [input, g.int(`${name}/b`, b), g.int(`${name}/s`, size)], { Index: attr.type('DT_INT32') });
+  const reshape = (name: string, input: string, shape: number[]) => g.node(name, 'Reshape', [input, g.int(`${name}/shape`, shape)], { Tshape: attr.type('DT_INT32') });
+  const s1 = strided ? ss('ss1', rs, [0, 1, 0], [0, 12, 30], [1, 2, 3], { begin_mask: 1, end_mask: 1 }) : slice('ss1', rs, [0, 1, 0], [-1, 6, 10]); // [N, 6, 10]
+  const sq = g.node('squeeze', 'Squeeze', [g.node('expand', 'ExpandDims', [s1, g.int('expand/axis', [-1], [])], { Tdim: attr.type('DT_INT32') })], { squeeze_dims: attr.ints([3]) });
+  const rev = strided ? ss('rev', sq, [0, 0, -1], [0, 0, 0], [1, 1, -1], { begin_mask: 3, end_mask: 7 }) : sq; // last axis reversed
+  const last = strided ? ss('last', rev, [0, 2], [0, 3], [1, 1], { ellipsis_mask: 1, shrink_axis_mask: 2 }) : reshape('last', slice('last/s', rev, [0, 0, 2], [-1, -1, 1]), [-1, 6]); // [N, 6]
+  const ga = g.node('gather', 'GatherV2', [rev, g.int('gather/idx', [3, 0, 7, 7]), g.int('gather/axis', [2], [])], { Tparams: attr.type('DT_FLOAT'), Tindices: attr.type('DT_INT32'), Taxis: attr.type('DT_INT32'), batch_dims: attr.i(0) }); // [N, 6, 4]
+  const gb = g.node('gather2', 'GatherV2', [rev, g.int('gather2/idx', [1, 2, 5, 9]), g.int('gather2/axis', [-1], [])], { Tparams: attr.type('DT_FLOAT'), Tindices: attr.type('DT_INT32'), Taxis: attr.type('DT_INT32'), batch_dims: attr.i(0) });
+  const bmm = g.node('bmm', 'BatchMatMulV2', [ga, gb], { adj_x: attr.b(false), adj_y: attr.b(true) }); // [N, 6, 6]
+  const bsum = g.node('bmm/sum', 'Sum', [bmm, g.int('bmm/axes', [1])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') }); // [N, 6]
+  const sum = g.node('sum', 'MatMul', [bsum, g.weight('bmm/w', [6, 5], values(30, 25, 0.3))], { transpose_a: attr.b(false), transpose_b: attr.b(false) }); // [N, 5]
+  const fmx = g.node('fmx', 'MatMul', [g.node('mx/flat', 'Reshape', [mx, g.int('mx/shape', [-1, 20])], { Tshape: attr.type('DT_INT32') }), g.weight('fmx/w', [20, 5], values(100, 26, 0.3))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  const fmn = g.node('fmn', 'MatMul', [g.node('mn/flat', 'Reshape', [mn, g.int('mn/shape', [-1, 60])], { Tshape: attr.type('DT_INT32') }), g.weight('fmn/w', [5, 60], values(300, 27, 0.2))], { transpose_a: attr.b(false), transpose_b: attr.b(true) });
+  const fl = g.node('fl', 'MatMul', [last, g.weight('fl/w', [6, 5], values(30, 28))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  const slc = g.node('slice', 'Slice', [r, g.int('slice/b', [0, 1, 0, 2]), g.int('slice/s', [-1, 3, -1, 2])], { Index: attr.type('DT_INT32') }); // [N, 3, 6, 2]
+  const sls = g.node('slice/sum', 'Sum', [slc, g.int('slice/axes', [1, 2, 3])], { keep_dims: attr.b(true), Tidx: attr.type('DT_INT32') }); // [N, 1, 1, 1]
+  const slf = g.node('slice/flat', 'Reshape', [sls, g.int('slice/shape', [-1, 1])], { Tshape: attr.type('DT_INT32') });
+  const pk = g.node('pack', 'Pack', [sum, fmx, fmn], { N: attr.i(3), axis: attr.i(1) }); // [N, 3, 5]
+  const z0 = g.node('pack/sum', 'Sum', [pk, g.int('pack/axes', [1])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+  const ramp = g.node('ramp', 'Cast', [g.int('ramp/i', [1, 2, 3, 4, 5])], { SrcT: attr.type('DT_INT32'), DstT: attr.type('DT_FLOAT') });
+  const z1 = g.node('z1', 'AddV2', [g.node('z0b', 'AddV2', [z0, fl]), g.node('ramp/s', 'Mul', [ramp, g.weight('tenth', [], [0.1])])]);
+  const a = g.node('a', 'Sub', [z1, slf]);
+  const soft = g.node('soft', 'Softplus', [a]);
+  const lg = g.node('log', 'Log', [g.node('lg/in', 'AddV2', [g.node('exp', 'Exp', [g.node('neg', 'Neg', [g.node('abs', 'Abs', [a])])]), one])]);
+  const mm = g.node('maxmin', 'Maximum', [g.node('sqrt', 'Sqrt', [soft]), g.node('min', 'Minimum', [lg, g.node('pow', 'Pow', [soft, g.weight('two', [], [2])])])]);
+  const out = g.node('logsm', 'LogSoftmax', [g.node('out/add', 'AddV2', [mm, a])]);
+  g.node('Identity', 'Identity', [out]);
+  return g.build({ logp: 'Identity:0' });
+}

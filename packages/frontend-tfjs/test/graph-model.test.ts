@@ -1,0 +1,90 @@
+/**
+ * GraphModel import against tfjs-converter's own GraphModel (loaded from memory): a hand-written
+ * GraphDef with Placeholder, Const weights, _FusedConv2D, DepthwiseConv2dNative, BiasAdd, Relu6,
+ * FusedBatchNormV3, MaxPool, AddV2, Pad, AvgPool, Mean, a converted-Flatten shape chain
+ * (Shape / StridedSlice / Pack / Reshape), MatMul, ConcatV2, _FusedMatMul and Softmax.
+ * Reference gradients come from tf.grads through GraphModel.execute with the weight map's
+ * tensors replaced by the differentiated ones.
+ */
+import * as tfc from '@tensorflow/tfjs-converter';
+import type { Tensor } from '@pockengine/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { importGraphModel, importTfjsModel, type TfjsModelJson } from '../src/index.js';
+import { cnnGraph, opsGraph } from './graph-fixtures.js';
+import { expectClose, forward, lossAndGrads, randomInput, randomLabels, softmaxRows, tf, toTf, useCpu } from './helpers.js';
+
+beforeAll(useCpu);
+
+async function loadReference(modelJson: TfjsModelJson, weightData: ArrayBuffer) {
+  return tfc.loadGraphModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology as object, weightSpecs: modelJson.weightsManifest![0]!.weights as tf.io.WeightsManifestEntry[], weightData, format: 'graph-model' }));
+}
+
+/** -mean log p[label] and its gradient for `names` through GraphModel.execute (`logProbs`: the output is log p). */
+function referenceGrads(gm: tfc.GraphModel, x: Tensor, labels: Tensor, names: string[], classes = 5, logProbs = false) {
+  const wm = gm.weights as Record<string, tf.Tensor[]>;
+  const originals = names.map((n) => wm[n]![0]!);
+  const xs = toTf(x);
+  const onehot = tf.oneHot(toTf(labels) as tf.Tensor1D, classes);
+  const f = (...ws: tf.Tensor[]) => {
+    names.forEach((n, i) => (wm[n] = [ws[i]!]));
+    const p = gm.execute({ x: xs }, 'Identity') as tf.Tensor;
+    return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logProbs ? p : tf.log(p)), -1))) as tf.Scalar;
+  };
+  const { value, grads } = tf.valueAndGrads(f)(originals);
+  names.forEach((n, i) => (wm[n] = [originals[i]!]));
+  return { loss: value.dataSync()[0]!, grads: new Map(names.map((n, i) => [n, grads[i]!.dataSync() as Float32Array])) };
+}
+
+describe('GraphModel parity with tfjs-converter', () => {
+  it('imports a hand-written GraphDef: prediction, loss and gradients of every weight', async () => {
+    const { modelJson, weightData } = cnnGraph();
+    const gm = await loadReference(modelJson, weightData);
+    const x = randomInput([3, 9, 9, 3], 81);
+    const labels = randomLabels(3, 5, 82);
+    const r = importGraphModel(modelJson, weightData, { batchSize: 3 });
+    expect(importTfjsModel(modelJson, weightData, { batchSize: 3 }).kind).toBe('graph');
+    expect(r.outputIsLogitsOfSoftmax).toBe(true);
+    expect(r.outputs).toEqual([{ name: 'logits', source: 'probs', softmaxStripped: true }]);
+    const params = r.graph.values.filter((v) => v.role === 'param').map((v) => v.name).sort();
+    expect(params).toEqual(['bn/beta', 'bn/gamma', 'conv1/bias', 'conv1/kernel', 'dw/bias', 'dw/depthwise_kernel', 'fc/bias', 'fc/kernel', 'head/bias', 'head/kernel', 'pw/kernel']);
+    expect(r.graph.values.filter((v) => v.role === 'buffer').map((v) => v.name).sort()).toEqual(['bn/moving_mean', 'bn/moving_variance']);
+    expect(r.trainable.sort()).toEqual(params);
+
+    const { out } = await forward(r.graph, { x });
+    const want = (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync();
+    expectClose(softmaxRows(out.logits!.data as Float32Array, 5), want, 'prediction');
+
+    const ours = await lossAndGrads(r.graph, { x }, labels, r.trainable);
+    const ref = referenceGrads(gm, x, labels, r.trainable);
+    expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
+    for (const name of r.trainable) {
+      expect(Math.hypot(...ref.grads.get(name)!)).toBeGreaterThan(1e-3);
+      expectClose(ours.grads.get(name)!.data as Float32Array, ref.grads.get(name)!, `gradient of '${name}'`);
+    }
+  });
+
+  it('elementwise, reduction and data-movement ops on run-time tensors (NCHW-held and not): prediction', async () => {
+    const { modelJson, weightData } = opsGraph(true);
+    const gm = await loadReference(modelJson, weightData);
+    const x = randomInput([2, 6, 5, 4], 91);
+    const r = importGraphModel(modelJson, weightData, { batchSize: 2 });
+    expect(r.outputs).toEqual([{ name: 'logp', source: 'logp', softmaxStripped: false }]);
+    const { out } = await forward(r.graph, { x });
+    expectClose(out.logp!.data as Float32Array, (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync(), 'prediction');
+  });
+
+  it('the same ops without StridedSlice (TF.js cannot differentiate it): loss and gradients', async () => {
+    const { modelJson, weightData } = opsGraph(false);
+    const gm = await loadReference(modelJson, weightData);
+    const x = randomInput([2, 6, 5, 4], 93);
+    const labels = randomLabels(2, 5, 94);
+    const r = importGraphModel(modelJson, weightData, { batchSize: 2 });
+    const { out } = await forward(r.graph, { x });
+    expectClose(out.logp!.data as Float32Array, (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync(), 'prediction');
+    expect([...r.trainable].sort()).toEqual(['bmm/w', 'c1/b', 'c1/w', 'dw/b', 'dw/w', 'fl/w', 'fmn/w', 'fmx/w']);
+    const ours = await lossAndGrads(r.graph, { x }, labels, r.trainable);
+    const ref = referenceGrads(gm, x, labels, r.trainable, 5, true);
+    expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
+    for (const name of r.trainable) expectClose(ours.grads.get(name)!.data as Float32Array, ref.grads.get(name)!, `gradient of '${name}'`);
+  });
+});
