@@ -4,10 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { PockError, type Graph, type Tensor } from '@pockengine/core';
+import { PockError, writeSafetensors, type Graph, type Tensor } from '@pockengine/core';
 import { exportOnnx, exportWeights } from '@pockengine/frontend-onnx';
 import { loadOnnxFile } from '@pockengine/frontend-onnx/node';
 import { exportSafetensors, loadJaxModel, traceJax } from '@pockengine/frontend-jax/node';
+import { exportLayersModel, loadTfjsModel, type TfjsModelJson } from '@pockengine/frontend-tfjs/node';
 
 export type ModelKind = 'onnx' | 'tfjs' | 'jax';
 
@@ -67,7 +68,30 @@ export function writeOut(path: string, bytes: Uint8Array | string): void {
 
 async function loadOtherKinds(kind: ModelKind, path: string, opts: LoadOptions): Promise<LoadedModel> {
   if (kind === 'jax') return loadJax(path, opts);
-  throw new PockError('input', `${kind} models are not supported by this build yet`, { file: path });
+  return loadTfjs(path, opts);
+}
+
+async function loadTfjs(path: string, opts: LoadOptions): Promise<LoadedModel> {
+  const r = await loadTfjsModel(path, { inputShapes: opts.shapes, batchNorm: opts.batchNorm });
+  const modelJson = JSON.parse(readFileSync(path, 'utf8')) as TfjsModelJson;
+  return {
+    kind: 'tfjs',
+    file: path,
+    graph: r.graph,
+    describe: `TF.js ${r.kind} model${r.outputIsLogitsOfSoftmax ? ' (final softmax fused into the loss)' : ''}`,
+    save: (weights, outDir) => {
+      if (r.kind !== 'layers') {
+        const st = `${outDir}/weights.tuned.safetensors`;
+        writeOut(st, writeSafetensors(new Map(weights), { format: 'pockengine-tfjs/1' }));
+        return [st];
+      }
+      const exported = exportLayersModel(modelJson, weights);
+      const shard = exported.modelJson.weightsManifest?.[0]?.paths[0] ?? 'group1-shard1of1.bin';
+      writeOut(`${outDir}/${shard}`, new Uint8Array(exported.weightData));
+      writeOut(`${outDir}/model.json`, JSON.stringify(exported.modelJson));
+      return [`${outDir}/model.json`, `${outDir}/${shard}`];
+    },
+  };
 }
 
 async function loadJax(path: string, opts: LoadOptions): Promise<LoadedModel> {

@@ -28,7 +28,8 @@ usage:
   pockengine demo [--steps N] [--out FILE.svg]
       train the built-in CNN, print loss per step
 
-MODEL is an .onnx file (PyTorch exports) or a jax-js module (.mjs default-exporting { apply, params, inputs }).
+MODEL is an .onnx file (PyTorch exports), a TF.js model.json (layers or graph model), or a jax-js module
+(.mjs default-exporting { apply, params, inputs }).
 `;
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -24,10 +24,17 @@ export interface ModelBlocks {
   ordered: string[];
 }
 
-function groupKey(name: string): { key: string; numbered: boolean } {
+/**
+ * The group a parameter belongs to: the path up to its first number — a numeric path segment
+ * (`features.16.conv.0.weight` -> `features.16`, PyTorch) or a `_<n>` inside a segment
+ * (`block_16_project_BN/gamma` -> `block_16`, Keras) — else its module path.
+ */
+export function groupKey(name: string): { key: string; numbered: boolean } {
   const parts = name.split(/[./]/);
   const i = parts.findIndex((p) => /^\d+$/.test(p));
   if (i >= 0) return { key: parts.slice(0, i + 1).join('.'), numbered: true };
+  const k = parts.findIndex((p) => /^[A-Za-z][A-Za-z0-9]*_\d+(_|$)/.test(p));
+  if (k >= 0) return { key: [...parts.slice(0, k), /^[A-Za-z][A-Za-z0-9]*_\d+/.exec(parts[k]!)![0]].join('.'), numbered: true };
   return { key: parts.length > 1 ? parts.slice(0, -1).join('.') : name, numbered: false };
 }
 

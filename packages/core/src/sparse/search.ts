@@ -15,7 +15,7 @@ import { PockError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { lowerToPlan } from '../plan/plan.js';
 import { compileTrainingGraph, type TrainingOptions } from '../train/compile.js';
-import { literalGlob } from './presets.js';
+import { groupKey, literalGlob } from './presets.js';
 import type { SchemeRule, SparseScheme } from './scheme.js';
 
 export const LEVELS = ['none', 'vectors', 'channels-0.25', 'channels-0.5', 'full'] as const;
@@ -51,9 +51,7 @@ function unitsOf(model: Graph, contribution: ReadonlyMap<string, number>): Unit[
   params.sort((a, b) => firstUse.get(a.id)! - firstUse.get(b.id)!);
   const units = new Map<string, Unit>();
   for (const v of params) {
-    const parts = v.name.split(/[./]/);
-    const i = parts.findIndex((p) => /^\d+$/.test(p));
-    const key = i >= 0 ? parts.slice(0, i + 1).join('.') : parts.slice(0, -1).join('.') || v.name;
+    const { key } = groupKey(v.name);
     const u = units.get(key) ?? { name: key, vectors: [], weights: [], vectorScore: 0 };
     const score = contribution.get(v.name) ?? 0;
     if (v.shape.length <= 1) {
