@@ -178,3 +178,18 @@ describe('constant folding at bind time', () => {
     expect(Number(a.loss!.data[0])).toBe(Number(c.loss!.data[0]));
   });
 });
+
+describe('replacing weights of a program with folded constants', () => {
+  it('recomputes the folded values from the new weights', async () => {
+    const b = new GraphBuilder('fold');
+    const x = b.input('x', 'float64', [1, 2]);
+    const w = b.param('w', tensor('float64', [2, 2], [1, 2, 3, 4]));
+    b.output('y', b.matmul(x, b.transpose(w, [1, 0])));
+    const p = Program.create(b.build(), new CpuBackend());
+    expect(p.plan.initSteps).toHaveLength(1);
+    const feeds = { x: tensor('float64', [1, 2], [1, 1]) };
+    expect(Array.from((await p.step(feeds)).y!.data as Float64Array)).toEqual([3, 7]);
+    p.setWeights(new Map([['w', tensor('float64', [2, 2], [10, 20, 30, 40])]]));
+    expect(Array.from((await p.step(feeds)).y!.data as Float64Array)).toEqual([30, 70]);
+  });
+});

@@ -25,8 +25,8 @@ usage:
                    [--epochs N] [--batch N] [--optimizer sgd|adam] [--lr X] [--val 0.2] [--out DIR]
       fine-tune on .npy arrays: progress, held-out accuracy before/after, step time, peak memory;
       writes the tuned model in its own format and the loss curve
-  pockengine demo [--steps N] [--out FILE.svg]
-      train the built-in CNN, print loss per step
+  pockengine demo [--res 128] [--batch 16] [--epochs 3] [--lr 3e-4] [--scheme sparse|head|S.json] [--out out/demo]
+      the main job: sparse fine-tuning of a pretrained MobileNetV2 (nsfwjs) on digits
 
 MODEL is an .onnx file (PyTorch exports), a TF.js model.json (layers or graph model), or a jax-js module
 (.mjs default-exporting { apply, params, inputs }).
@@ -49,8 +49,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'train':
       return train(a);
     case 'demo':
-      await demo({ steps: a.opts.steps ? Number(a.opts.steps[0]) : undefined, out: a.opts.out?.[0] });
-      return 0;
+      return demo(a);
     case undefined:
     case 'help':
     case '--help':

@@ -27,6 +27,7 @@ export class Program<B = unknown> {
   private readonly bufs = new Map<ValueId, B>();
   private readonly arena: B;
   private readonly bound: Bound<B>[];
+  private readonly init: Bound<B>[];
   private readonly inputByName: Map<string, ValueId>;
   /** Weights the program never touches (frozen and unused): kept on the host for export. */
   private readonly untouched = new Map<string, Tensor>();
@@ -47,14 +48,19 @@ export class Program<B = unknown> {
     this.arena = backend.allocArena(plan.memory.arenaBytes);
     for (const [id, off] of plan.memory.offsets) this.bufs.set(id, backend.view(this.arena, off, plan.values.get(id)!));
     for (const [id, target] of plan.aliases) this.bufs.set(id, this.bufs.get(target)!);
-    // constant folding: computed once, here
-    plan.initSteps.forEach((s, k) => initKernels[k]!(s.inputs.map((i) => this.buf(i)), s.outputs.map((o) => this.buf(o))));
+    // constant folding: computed once, here (and again when weights are replaced)
+    this.init = plan.initSteps.map((s, k) => ({ kernel: initKernels[k]!, inputs: s.inputs.map((i) => this.buf(i)), outputs: s.outputs.map((o) => this.buf(o)) }));
+    this.runInit();
     const runs = plan.steps.filter((s) => s.kind === 'run');
     this.bound = runs.map((s, k) => ({
       kernel: kernels[k]!,
       inputs: s.inputs.map((i) => this.buf(i)),
       outputs: s.outputs.map((o) => this.buf(o)),
     }));
+  }
+
+  private runInit(): void {
+    for (const b of this.init) b.kernel(b.inputs, b.outputs);
   }
 
   private buf(id: ValueId): B {
@@ -150,6 +156,7 @@ export class Program<B = unknown> {
       const t = weights.get(v.name);
       if (t) this.backend.write(this.buf(id), t);
     }
+    this.runInit(); // folded constants derived from the weights
   }
 
   dispose(): void {
