@@ -12,6 +12,7 @@ export { sliceParams, gatherShape, resolveReshape, type SliceAttrs } from './ops
 export { normAxes, reducedShape, type ReduceAttrs } from './ops/reduce.js';
 export { matmulDims, type MatmulAttrs } from './ops/matmul.js';
 export type { SgdAttrs, AdamAttrs } from './ops/optim.js';
+export type { InRangeAttrs, NoAttrs } from './ops/elementwise.js';
 export { gradients, type GradResult } from './autodiff/vjp.js';
 export { dce } from './passes/dce.js';
 export { withLoss, type LossSpec, type LossGraph } from './train/loss.js';

@@ -5,27 +5,25 @@
  */
 import type { CpuKernel, CpuKernelTable } from '../kernel-table.js';
 import type { CpuTensor } from '../tensor.js';
+import { binaryLoops, unaryLoop } from './loops.js';
 
 type Unary = (x: number) => number;
 type Binary = (x: number, dy: number) => number;
 
 function unary<A>(f: (attrs: A) => Unary): CpuKernel<A> {
+  const loop = unaryLoop(); // this kernel's own loop: its call site stays monomorphic (loops.ts)
   return (inputs: readonly CpuTensor[], outputs: readonly CpuTensor[], attrs: A) => {
-    const fn = f(attrs);
-    const x = inputs[0]!.data;
     const y = outputs[0]!.data;
-    for (let i = 0; i < y.length; i++) y[i] = fn(x[i]!);
+    loop(inputs[0]!.data, y, y.length, f(attrs));
   };
 }
 
 /** Backward kernels: (saved value, cotangent) of one shape -> input cotangent. */
 function binary<A>(f: (attrs: A) => Binary): CpuKernel<A> {
+  const loops = binaryLoops();
   return (inputs: readonly CpuTensor[], outputs: readonly CpuTensor[], attrs: A) => {
-    const fn = f(attrs);
-    const x = inputs[0]!.data;
-    const dy = inputs[1]!.data;
     const dx = outputs[0]!.data;
-    for (let i = 0; i < dx.length; i++) dx[i] = fn(x[i]!, dy[i]!);
+    loops.same(inputs[0]!.data, inputs[1]!.data, dx, dx.length, f(attrs));
   };
 }
 

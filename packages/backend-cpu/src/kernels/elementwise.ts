@@ -8,27 +8,23 @@ import { PockError, isFloat, type AttrsOf } from '@pockengine/core';
 import type { CpuKernel, CpuKernelTable } from '../kernel-table.js';
 import type { CpuTensor } from '../tensor.js';
 import { broadcastView, forEachRow } from './broadcast.js';
+import { binaryLoops, unaryLoop, type BinaryLoops, type UnaryLoop } from './loops.js';
 
 type NoAttrs = AttrsOf<'add'>;
 type Binary = (x: number, y: number) => number;
 type Unary = (x: number) => number;
 
-/** out = fn(a, b) with a and b broadcast to out's shape. */
-export function mapBinary(a: CpuTensor, b: CpuTensor, out: CpuTensor, fn: Binary): void {
+/** out = fn(a, b) with a and b broadcast to out's shape (`loops`: this kernel's own copies, see loops.ts). */
+export function mapBinary(a: CpuTensor, b: CpuTensor, out: CpuTensor, fn: Binary, loops: BinaryLoops = binaryLoops()): void {
   const ad = a.data;
   const bd = b.data;
   const od = out.data;
   const n = od.length;
   // An operand that broadcasts to out with out's element count has out's layout.
-  if (ad.length === n && bd.length === n) {
-    for (let i = 0; i < n; i++) od[i] = fn(ad[i]!, bd[i]!);
-  } else if (ad.length === n && bd.length === 1) {
-    const y = bd[0]!;
-    for (let i = 0; i < n; i++) od[i] = fn(ad[i]!, y);
-  } else if (ad.length === 1 && bd.length === n) {
-    const x = ad[0]!;
-    for (let i = 0; i < n; i++) od[i] = fn(x, bd[i]!);
-  } else {
+  if (ad.length === n && bd.length === n) loops.same(ad, bd, od, n, fn);
+  else if (ad.length === n && bd.length === 1) loops.scalarRight(ad, bd, od, n, fn);
+  else if (ad.length === 1 && bd.length === n) loops.scalarLeft(ad, bd, od, n, fn);
+  else {
     const views = [broadcastView(a.shape, out.shape), broadcastView(b.shape, out.shape)];
     forEachRow(out.shape, views, (o, [ia, ib], len, [sa, sb]) => {
       for (let j = 0; j < len; j++) od[o + j] = fn(ad[ia! + j * sa!]!, bd[ib! + j * sb!]!);
@@ -37,10 +33,8 @@ export function mapBinary(a: CpuTensor, b: CpuTensor, out: CpuTensor, fn: Binary
 }
 
 /** out = fn(x), same shape. */
-export function mapUnary(x: CpuTensor, out: CpuTensor, fn: Unary): void {
-  const xd = x.data;
-  const od = out.data;
-  for (let i = 0; i < od.length; i++) od[i] = fn(xd[i]!);
+export function mapUnary(x: CpuTensor, out: CpuTensor, fn: Unary, loop: UnaryLoop = unaryLoop()): void {
+  loop(x.data, out.data, out.data.length, fn);
 }
 
 /**
@@ -63,14 +57,14 @@ export function erf(x: number): number {
   return x < 0 ? -r : r;
 }
 
-const binary =
-  (fn: Binary): CpuKernel<NoAttrs> =>
-  ([a, b], [out]) =>
-    mapBinary(a!, b!, out!, fn);
-const unary =
-  (fn: Unary): CpuKernel<NoAttrs> =>
-  ([x], [out]) =>
-    mapUnary(x!, out!, fn);
+const binary = (fn: Binary): CpuKernel<NoAttrs> => {
+  const loops = binaryLoops();
+  return ([a, b], [out]) => mapBinary(a!, b!, out!, fn, loops);
+};
+const unary = (fn: Unary): CpuKernel<NoAttrs> => {
+  const loop = unaryLoop();
+  return ([x], [out]) => mapUnary(x!, out!, fn, loop);
+};
 
 const integerDivide: Binary = (x, y) => {
   if (y === 0) throw new PockError('input', 'integer division by zero; cast to float first', { op: 'div' });
@@ -126,6 +120,12 @@ export const elementwiseKernels = {
       for (let i = 0; i < n; i++) od[i] = cd[i] ? ad[i]! : bd[i]!;
       return;
     }
+    if (cd.length === n && ad.length === n && bd.length === 1) {
+      // the masked gradient of relu / clip: where(mask, dy, 0)
+      const y = bd[0]!;
+      for (let i = 0; i < n; i++) od[i] = cd[i] ? ad[i]! : y;
+      return;
+    }
     const views = [c!, a!, b!].map((t) => broadcastView(t.shape, out!.shape));
     forEachRow(out!.shape, views, (o, [ic, ia, ib], len, [sc, sa, sb]) => {
       for (let j = 0; j < len; j++) od[o + j] = cd[ic! + j * sc!] ? ad[ia! + j * sa!]! : bd[ib! + j * sb!]!;
@@ -146,4 +146,13 @@ export const elementwiseKernels = {
 
   cast: castKernel,
   stop_gradient: ([x], [y]) => y!.data.set(x!.data),
+  in_range: ([x], [y], a) => {
+    const xd = x!.data;
+    const yd = y!.data;
+    const lo = a.min ?? -Infinity;
+    const hi = a.max ?? Infinity;
+    // branch-free: activation signs are data-dependent and mispredict
+    if (a.strictMin) for (let i = 0; i < yd.length; i++) yd[i] = +(xd[i]! > lo) & +(xd[i]! <= hi);
+    else for (let i = 0; i < yd.length; i++) yd[i] = +(xd[i]! >= lo) & +(xd[i]! <= hi);
+  },
 } satisfies Partial<CpuKernelTable>;

@@ -39,8 +39,11 @@ function batchNorm(inputs: readonly CpuTensor[], outputs: readonly CpuTensor[], 
       outputs[2]!.data[c] = variance;
     }
     const k = scale[c]! / Math.sqrt(variance + a.epsilon);
-    const shift = bias[c]!;
-    eachInChannel(d, c, (i) => (y[i] = (x[i]! - mean) * k + shift));
+    const shift = bias[c]! - mean * k;
+    for (let o = 0; o < d.outer; o++) {
+      const base = (o * d.channels + c) * d.inner;
+      for (let i = base; i < base + d.inner; i++) y[i] = x[i]! * k + shift;
+    }
   }
 }
 
@@ -52,22 +55,27 @@ function batchNormGrad(inputs: readonly CpuTensor[], outputs: readonly CpuTensor
   for (let c = 0; c < d.channels; c++) {
     const mu = mean[c]!;
     const invStd = 1 / Math.sqrt(variance[c]! + a.epsilon);
+    // plain nested loops (no per-element callback): this kernel is on the hot path of training
     let sumDy = 0;
-    let sumDyXhat = 0;
-    eachInChannel(d, c, (i) => {
-      sumDy += dy[i]!;
-      sumDyXhat += dy[i]! * (x[i]! - mu) * invStd;
-    });
+    let sumDyX = 0;
+    for (let o = 0; o < d.outer; o++) {
+      const base = (o * d.channels + c) * d.inner;
+      for (let i = base; i < base + d.inner; i++) {
+        sumDy += dy[i]!;
+        sumDyX += dy[i]! * x[i]!;
+      }
+    }
+    // sum(dy * xhat) = invStd * (sum(dy * x) - mu * sum(dy))
+    const sumDyXhat = (sumDyX - mu * sumDy) * invStd;
     dbias[c] = sumDy;
     dscale[c] = sumDyXhat;
     const k = scale[c]! * invStd;
-    if (a.training) {
-      // the batch statistics depend on x: subtract the mean of dy and its projection on xhat
-      const mDy = sumDy / n;
-      const mDyXhat = sumDyXhat / n;
-      eachInChannel(d, c, (i) => (dx[i] = k * (dy[i]! - mDy - (x[i]! - mu) * invStd * mDyXhat)));
-    } else {
-      eachInChannel(d, c, (i) => (dx[i] = k * dy[i]!));
+    // training: the batch statistics depend on x, so subtract the mean of dy and its projection on xhat
+    const mDy = a.training ? sumDy / n : 0;
+    const q = a.training ? (invStd * sumDyXhat) / n : 0;
+    for (let o = 0; o < d.outer; o++) {
+      const base = (o * d.channels + c) * d.inner;
+      for (let i = base; i < base + d.inner; i++) dx[i] = k * (dy[i]! - mDy - (x[i]! - mu) * q);
     }
   }
 }

@@ -95,6 +95,14 @@ export interface ElementwiseAttrs {
   reciprocal: NoAttrs; sin: NoAttrs; cos: NoAttrs; erf: NoAttrs;
   cast: { to: DType };
   stop_gradient: NoAttrs;
+  in_range: InRangeAttrs;
+}
+
+/** x in [min, max] (bounds optional; `strictMin` makes it (min, max]): one pass for activation masks. */
+export interface InRangeAttrs extends Record<string, number | boolean | null> {
+  min: number | null;
+  max: number | null;
+  strictMin: boolean;
 }
 
 export const elementwiseOps: { [K in keyof ElementwiseAttrs]: OpDef<ElementwiseAttrs[K]> } = {
@@ -204,6 +212,17 @@ export const elementwiseOps: { [K in keyof ElementwiseAttrs]: OpDef<ElementwiseA
     infer: (inputs) => [{ dtype: inputs[0]!.dtype, shape: inputs[0]!.shape }],
     nondiff: 'stop',
     cost: elementwiseCost(0),
+    elementwise: true,
+  }),
+  in_range: defineOp<InRangeAttrs>({
+    name: 'in_range',
+    arity: [1, 1],
+    infer: (inputs, _a, where) => {
+      requireFloat(inputs[0]!, 'input', where);
+      return [{ dtype: 'bool', shape: inputs[0]!.shape }];
+    },
+    nondiff: 'integer',
+    cost: elementwiseCost(2),
     elementwise: true,
   }),
   cast: defineOp<{ to: DType }>({

@@ -29,12 +29,10 @@ export function activationMasks(g: Graph): Graph {
     if (mask === undefined) {
       const first = b.nextNodeIdPeek;
       mask = b.scoped(p.name, () => {
-        if (n.op === 'relu_grad') return b.op1('greater', [x, b.scalarLike(0, x)], {});
+        // relu_grad reads relu's output y: y > 0; clip_grad reads clip's input: min <= x <= max
+        if (n.op === 'relu_grad') return b.op1('in_range', [x], { min: 0, max: null, strictMin: true });
         const { min, max } = n.attrs as { min: number | null; max: number | null };
-        const lo = min === null ? null : b.op1('greater_equal', [x, b.scalarLike(min, x)], {});
-        const hi = max === null ? null : b.op1('less_equal', [x, b.scalarLike(max, x)], {});
-        if (lo !== null && hi !== null) return b.op1('logical_and', [lo, hi], {});
-        return lo ?? hi ?? b.op1('equal', [x, x], {});
+        return b.op1('in_range', [x], { min, max, strictMin: false });
       });
       // place the mask right after the activation's input is produced
       for (let id = first; id < b.nextNodeIdPeek; id++) anchor.set(id, index.get(p.id)! + 0.5);

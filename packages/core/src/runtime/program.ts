@@ -7,6 +7,7 @@
  */
 import { PockError } from '../errors.js';
 import type { Graph, ValueId } from '../ir/graph.js';
+import { nodePhase } from '../plan/memory.js';
 import { lowerToPlan, type Plan } from '../plan/plan.js';
 import { fmtShape, shapeEq } from '../shape.js';
 import { tensor, type Tensor } from '../tensor.js';
@@ -59,6 +60,21 @@ export class Program<B = unknown> {
     }));
   }
 
+  private runProfiled(prof: Map<string, { ms: number; calls: number }>): void {
+    const runs = this.plan.steps.filter((s) => s.kind === 'run');
+    this.bound.forEach((b, k) => {
+      const s = runs[k]!;
+      const t0 = performance.now();
+      b.kernel(b.inputs, b.outputs);
+      const ms = performance.now() - t0;
+      const key = `${nodePhase(s.name)}:${s.op}`;
+      const e = prof.get(key) ?? { ms: 0, calls: 0 };
+      e.ms += ms;
+      e.calls++;
+      prof.set(key, e);
+    });
+  }
+
   private runInit(): void {
     for (const b of this.init) b.kernel(b.inputs, b.outputs);
   }
@@ -98,6 +114,12 @@ export class Program<B = unknown> {
     return new Program(graph, plan, backend, kernels, initKernels);
   }
 
+  /**
+   * Time per op kind (and per phase) when profiling is on: wall time of each bound kernel.
+   * Exact for synchronous backends (CPU); for asynchronous ones it measures enqueueing.
+   */
+  profile: Map<string, { ms: number; calls: number }> | null = null;
+
   /** Runs one step: forward, backward and update for a training program. */
   async step(feeds: Feeds): Promise<Record<string, Tensor>> {
     const be = this.backend;
@@ -109,7 +131,8 @@ export class Program<B = unknown> {
         throw new PockError('input', `input '${name}' has shape ${fmtShape(t.shape)}, the program was compiled for ${fmtShape(v.shape)}`);
       be.write(this.bufs.get(id)!, t.dtype === v.dtype ? t : tensor(v.dtype, t.shape, t.data));
     }
-    for (const b of this.bound) b.kernel(b.inputs, b.outputs);
+    if (this.profile) this.runProfiled(this.profile);
+    else for (const b of this.bound) b.kernel(b.inputs, b.outputs);
     const result: Record<string, Tensor> = {};
     for (const o of this.plan.outputs) result[o.name] = await be.read(this.buf(o.value));
     for (const u of this.plan.copies) be.copy(this.buf(u.value), this.buf(u.target));
