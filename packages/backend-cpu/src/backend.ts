@@ -1,5 +1,6 @@
 import { tensor, type Backend, type BoundKernel, type KernelSpec, type Tensor, type TypeInfo } from '@pockengine/core';
-import type { CpuKernel, CpuKernelTable } from './kernel-table.js';
+import type { CpuKernelTable } from './kernel-table.js';
+import { chooseKernel, type KernelChoice, type KernelImpl } from './switching.js';
 import { CPU_KERNELS } from './kernels/index.js';
 import { cpuAlloc, cpuBytes, cpuView, type CpuTensor } from './tensor.js';
 
@@ -9,20 +10,29 @@ import { cpuAlloc, cpuBytes, cpuView, type CpuTensor } from './tensor.js';
  * allocated (persistent buffers and arenas), so tests can hold the memory plan to its word.
  */
 export class CpuBackend implements Backend<CpuTensor> {
-  readonly name = 'cpu';
+  readonly name: string;
   readonly arenaAlignment = 64;
-  private readonly kernels: Partial<CpuKernelTable>;
+  private readonly impls: KernelImpl[];
   private readonly arenas = new WeakSet<CpuTensor>();
   private live = 0;
   private peak = 0;
+  /** The implementation bound to each op instance, and the times that decided it. */
+  readonly choices: KernelChoice[] = [];
 
-  constructor(kernels: Partial<CpuKernelTable> = CPU_KERNELS) {
-    this.kernels = kernels;
+  /**
+   * `kernels`: one table, or several implementations to switch between per op instance by
+   * measuring (e.g. `[{ name: 'js', kernels: CPU_KERNELS }, { name: 'wasm-simd', kernels: FAST_KERNELS }]`).
+   */
+  constructor(kernels: Partial<CpuKernelTable> | readonly KernelImpl[] = CPU_KERNELS) {
+    this.impls = Array.isArray(kernels) ? [...kernels] : [{ name: 'js', kernels: kernels as Partial<CpuKernelTable> }];
+    this.name = this.impls.length > 1 ? `cpu(${this.impls.map((i) => i.name).join('|')})` : 'cpu';
   }
 
   prepare(spec: KernelSpec): BoundKernel<CpuTensor> | undefined {
-    const k = this.kernels[spec.op] as CpuKernel<unknown> | undefined;
-    if (!k) return undefined;
+    const chosen = chooseKernel(spec, this.impls);
+    if (!chosen) return undefined;
+    this.choices.push(chosen.choice);
+    const k = chosen.kernel;
     const attrs = spec.attrs;
     // arena buffers hold stale data: kernels accumulate into their outputs, so clear the fresh ones
     const clear = spec.outputs.map((_, i) => (spec.inPlace?.[i] ?? null) === null);

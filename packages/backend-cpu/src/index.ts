@@ -21,3 +21,4 @@ export {
   type FusedActivation,
   type SpawnWorker,
 } from './fast/index.js';
+export { chooseKernel, type KernelChoice, type KernelImpl } from './switching.js';

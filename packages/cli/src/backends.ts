@@ -1,5 +1,8 @@
-/** Backends the CLI can run on. `cpu` uses the fast kernels where the backend package has them. */
-import { CPU_KERNELS, CpuBackend, type CpuKernelTable } from '@pockengine/backend-cpu';
+/**
+ * Backends the CLI can run on. `cpu` switches per op instance between the reference JS kernels
+ * and the WASM-SIMD ones by measuring them at bind time; `cpu-reference` uses only the former.
+ */
+import { CPU_KERNELS, CpuBackend, type CpuKernelTable, type KernelImpl } from '@pockengine/backend-cpu';
 import * as cpu from '@pockengine/backend-cpu';
 
 export type BackendName = 'cpu' | 'cpu-reference';
@@ -9,8 +12,11 @@ export async function backendFactory(name: BackendName): Promise<() => CpuBacken
   const mod = cpu as unknown as { FAST_KERNELS?: Partial<CpuKernelTable>; initFastKernels?: () => Promise<unknown> };
   if (name === 'cpu-reference' || !mod.FAST_KERNELS) return () => new CpuBackend(CPU_KERNELS);
   await mod.initFastKernels?.();
-  const kernels = { ...CPU_KERNELS, ...mod.FAST_KERNELS };
-  return () => new CpuBackend(kernels);
+  const impls: KernelImpl[] = [
+    { name: 'js', kernels: CPU_KERNELS },
+    { name: 'wasm-simd', kernels: mod.FAST_KERNELS },
+  ];
+  return () => new CpuBackend(impls);
 }
 
 export async function makeBackend(name: BackendName): Promise<CpuBackend> {

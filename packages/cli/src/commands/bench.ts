@@ -31,6 +31,11 @@ export async function bench(a: Args): Promise<number> {
     times.push(performance.now() - s);
   }
   times.sort((x, y) => x - y);
+  // one more step with per-op timing: where the time goes
+  prog.profile = new Map();
+  await prog.step(feeds);
+  const total = [...prog.profile.values()].reduce((p, e) => p + e.ms, 0);
+  const profile = [...prog.profile].sort((x, y) => y[1].ms - x[1].ms).slice(0, 12).map(([k, e]) => ({ op: k, ms: +e.ms.toFixed(2), calls: e.calls, share: +(e.ms / total).toFixed(3) }));
   const r = {
     model: path,
     backend: backend.name,
@@ -41,6 +46,7 @@ export async function bench(a: Args): Promise<number> {
     plannedPeakBytes: prog.plan.memory.peakBytes,
     measuredPeakBytes: backend.peakBytes(),
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    profile,
   };
   if (flag(a, 'json')) console.log(JSON.stringify(r));
   else
@@ -48,5 +54,6 @@ export async function bench(a: Args): Promise<number> {
       `${path} on ${r.backend}: median ${r.medianMs.toFixed(1)} ms, min ${r.minMs.toFixed(1)} ms per step (${steps} steps); ` +
         `planned peak ${fmtBytes(r.plannedPeakBytes)}, measured ${fmtBytes(r.measuredPeakBytes)}, process RSS ${fmtBytes(r.peakRssBytes)}`,
     );
+  if (!flag(a, 'json')) for (const p of profile) console.log(`  ${p.op.padEnd(34)} ${p.ms.toFixed(1).padStart(8)} ms  ${(100 * p.share).toFixed(1).padStart(5)}%  (${p.calls} calls)`);
   return 0;
 }

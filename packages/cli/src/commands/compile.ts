@@ -4,8 +4,9 @@
  * backward ops that sparse backpropagation pruned (against full backprop of the same model).
  */
 import { Program, compileTrainingGraph, nodePhase, type Graph, type MemoryPlan } from '@pockengine/core';
-import { CpuBackend } from '@pockengine/backend-cpu';
-import { flag, fmtBytes, shapes, type Args } from '../args.js';
+import type { KernelChoice } from '@pockengine/backend-cpu';
+import { makeBackend } from '../backends.js';
+import { flag, fmtBytes, oneOf, shapes, type Args } from '../args.js';
 import { loadModel } from '../load-model.js';
 import { lossFromArgs, optimizerFromArgs, schemeFromArgs, withBatch } from '../options.js';
 
@@ -24,6 +25,8 @@ export interface CompileReport {
   ops: { forward: number; backward: number; update: number };
   memory: Omit<MemoryPlan, 'offsets' | 'lifetimes'>;
   prunedBackwardOps: Record<string, number>;
+  /** Backend switching: the implementation chosen for each op instance and the times (ms) that decided it. */
+  kernels: { backend: string; byImpl: Record<string, number>; choices: KernelChoice[] };
 }
 
 export async function compileReport(a: Args): Promise<CompileReport> {
@@ -38,7 +41,8 @@ export async function compileReport(a: Args): Promise<CompileReport> {
   const scheme = schemeFromArgs(a);
   const sparse = compileTrainingGraph(g, { loss, optimizer, scheme });
   const full = scheme ? compileTrainingGraph(g, { loss, optimizer }) : sparse;
-  const plan = Program.create(sparse.graph, new CpuBackend()).plan;
+  const backend = await makeBackend(oneOf(a, 'backend', ['cpu', 'cpu-reference'] as const, 'cpu'));
+  const plan = Program.create(sparse.graph, backend).plan;
   const fullH = backwardHistogram(full.graph);
   const sparseH = backwardHistogram(sparse.graph);
   const pruned: Record<string, number> = {};
@@ -61,6 +65,11 @@ export async function compileReport(a: Args): Promise<CompileReport> {
     ops: phases,
     memory,
     prunedBackwardOps: pruned,
+    kernels: {
+      backend: backend.name,
+      byImpl: backend.choices.reduce<Record<string, number>>((m, c) => ((m[c.impl] = (m[c.impl] ?? 0) + 1), m), {}),
+      choices: backend.choices.filter((c) => c.timesMs),
+    },
   };
 }
 
@@ -74,6 +83,7 @@ export async function compile(a: Args): Promise<number> {
   console.log(`  ops: ${r.ops.forward} forward, ${r.ops.backward} backward, ${r.ops.update} update`);
   console.log(`  peak ${fmtBytes(r.memory.peakBytes)} = arena ${fmtBytes(r.memory.arenaBytes)} + persistent ${fmtBytes(r.memory.persistentBytes)}`);
   for (const [k, v] of Object.entries(r.memory.breakdown)) console.log(`    ${k.padEnd(17)} ${fmtBytes(v)}`);
+  console.log(`  kernels (${r.kernels.backend}): ${Object.entries(r.kernels.byImpl).map(([k, v]) => `${k} ${v}`).join(', ')}; ${r.kernels.choices.length} instances measured`);
   const pr = Object.entries(r.prunedBackwardOps);
   if (pr.length) console.log(`  pruned backward ops: ${pr.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   return 0;
