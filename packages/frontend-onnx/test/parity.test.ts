@@ -52,6 +52,11 @@ function failures(cs: Comparison[]): string[] {
   return cs.filter((c) => !c.pass).map((c) => `${c.name}: ${c.ratio.toFixed(2)}x tolerance (rel err ${c.relErr.toExponential(2)})`);
 }
 
+// CI checks out ../shared beside the repository: its absence is a failure, not a reason to skip
+it('finds the shared PyTorch reference models', () => {
+  expect(haveModels, 'expected ../shared/models (PyTorch references) beside the repository').toBe(true);
+});
+
 describe.skipIf(!haveModels)('ONNX parity with PyTorch references', () => {
   for (const c of CASES) {
     it(`${c.onnx} (${c.batchNorm} BN) matches ${c.ref}`, { timeout: 900_000 }, async () => {
