@@ -193,3 +193,24 @@ describe('replacing weights of a program with folded constants', () => {
     expect(Array.from((await p.step(feeds)).y!.data as Float64Array)).toEqual([30, 70]);
   });
 });
+
+describe('conv + activation fusion', () => {
+  it('fuses the frozen convs below the lowest trained layer, and only those', async () => {
+    const model = cnn();
+    const headOnly = parseScheme({ rules: [{ params: 'head.*', update: 'full' }] });
+    const lastBlock = parseScheme({ rules: [{ params: 'head.*', update: 'full' }, { params: 'blocks.2.bn.bias', update: 'full' }] });
+    const fused = (s: typeof headOnly) =>
+      compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: s, optimizer: { kind: 'sgd', lr: 0.1 } }).graph.nodes.filter(
+        (n) => n.op === 'conv2d' && (n.attrs as { activation?: string }).activation === 'relu',
+      ).length;
+    expect(fused(headOnly)).toBe(3);
+    // blocks.2's shift is trained: its relu mask is needed by the backward pass, so that conv stays unfused
+    expect(fused(lastBlock)).toBe(2);
+    // same numbers as the unfused program
+    const feedsNow = feeds();
+    const a = await Program.create(compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: headOnly }).graph, new CpuBackend()).step(feedsNow);
+    const b = await Program.create(compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: headOnly, optimize: false }).graph, new CpuBackend()).step(feedsNow);
+    expect(Math.abs(Number(a.loss!.data[0]) - Number(b.loss!.data[0]))).toBeLessThan(1e-12);
+    expect(maxDiff(a['grad.head.weight']!, b['grad.head.weight']!)).toBeLessThan(1e-12);
+  });
+});

@@ -41,3 +41,4 @@ export { activationMasks } from './passes/activation-masks.js';
 export { searchScheme, schemeFromLevels, LEVELS, type Level, type SearchOptions, type SearchResult } from './sparse/search.js';
 export { datasetSize, takeRows, subset, permutation, splitDataset, batches, type Dataset } from './train/dataset.js';
 export { fineTune, Evaluator, countCorrect, type FineTuneOptions, type FineTuneResult, type Evaluation, type StepInfo } from './train/fine-tune.js';
+export { fuseConvActivation } from './passes/fuse.js';

@@ -42,7 +42,7 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
     conv2d: (inputs, outputs, attrs) =>
       guarded(
         [...inputs, ...outputs],
-        () => conv2dForward(engine(), inputs[0]!, inputs[1]!, inputs[2], outputs[0]!, attrs),
+        () => conv2dForward(engine(), inputs[0]!, inputs[1]!, inputs[2], outputs[0]!, attrs, attrs.activation ?? 'none'),
         () => convKernels.conv2d(inputs, outputs, attrs),
       ),
     conv2d_grad_input: (inputs, outputs, attrs) =>

@@ -112,8 +112,21 @@ function accumulate64(out: CpuData, fn: (acc: CpuData) => void): void {
   out.set(acc);
 }
 
+/** The fused activation of a conv2d (set by the fusion pass), applied in place. */
+function activate(y: CpuData, act: 'relu' | 'relu6' | null | undefined): void {
+  if (!act) return;
+  const hi = act === 'relu6' ? 6 : Infinity;
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i]!;
+    y[i] = v < 0 ? 0 : v > hi ? hi : v; // NaN stays NaN, as clip / relu
+  }
+}
+
 export const convKernels = {
-  conv2d: ([x, w, b], [y], a) => accumulate64(y!.data, (acc) => conv2d(x!.data, w!.data, b?.data, acc, convGeometry(x!.shape, w!.shape, a))),
+  conv2d: ([x, w, b], [y], a) => {
+    accumulate64(y!.data, (acc) => conv2d(x!.data, w!.data, b?.data, acc, convGeometry(x!.shape, w!.shape, a)));
+    activate(y!.data, a.activation);
+  },
   conv2d_grad_input: ([dy, w], [dx], a) =>
     accumulate64(dx!.data, (acc) => conv2dGradInput(dy!.data, w!.data, acc, convGeometry(a.inputShape, w!.shape, a))),
   conv2d_grad_weight: ([x, dy], [dw], a) =>

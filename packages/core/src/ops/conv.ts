@@ -19,6 +19,12 @@ export type ConvAttrs = {
   /** [dh, dw] */
   dilations: readonly number[];
   groups: number;
+  /**
+   * Fused activation on the output (set only by the fusion pass, after autodiff, where nothing
+   * in the backward pass reads the pre-activation output): backends with a fused epilogue apply
+   * it while writing the result.
+   */
+  activation?: 'relu' | 'relu6' | null;
 };
 export type ConvGradInputAttrs = ConvAttrs & { inputShape: readonly number[] };
 export type ConvGradWeightAttrs = ConvAttrs & { weightShape: readonly number[] };
@@ -130,7 +136,8 @@ export const convOps: { [K in keyof ConvOpsAttrs]: OpDef<ConvOpsAttrs[K]> } = {
       return [{ dtype, shape }];
     },
     // dx and dw are the transposed convolutions of dy; db sums dy over batch and space.
-    vjp: (b, { inputs: [x, w, bias], attrs, needs }, [g]) => {
+    vjp: (b, { inputs: [x, w, bias], attrs, needs, name }, [g]) => {
+      if (attrs.activation) throw new PockError('internal', 'a conv2d with a fused activation has no gradient rule: fusion runs after autodiff', { op: 'conv2d', node: name });
       const a = convAttrsOf(attrs);
       return [
         needs[0] ? b.op1('conv2d_grad_input', [g!, w!], { ...a, inputShape: [...b.shape(x!)] }) : null,

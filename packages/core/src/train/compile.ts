@@ -3,7 +3,7 @@
  * (forward + loss + backward + optimizer updates), as a chain of pure graph -> graph stages:
  *
  *   withLoss -> gradients (sparse: only trained params, only their channels) -> withOptimizer
- *   -> dce -> cse -> pushRowSelections -> activationMasks -> dce -> reorderUpdates -> verify
+ *   -> dce -> cse -> pushRowSelections -> activationMasks -> dce -> fuseConvActivation -> reorderUpdates -> verify
  */
 import { gradients } from '../autodiff/vjp.js';
 import { PockError } from '../errors.js';
@@ -14,6 +14,7 @@ import { activationMasks } from '../passes/activation-masks.js';
 import { cse } from '../passes/cse.js';
 import { dce } from '../passes/dce.js';
 import { foldFrozenBatchNorm } from '../passes/fold-bn.js';
+import { fuseConvActivation } from '../passes/fuse.js';
 import { reorderUpdates } from '../passes/reorder.js';
 import { pushRowSelections, selectRows } from '../passes/row-select.js';
 import { resolveScheme, type ParamUpdate, type SparseScheme } from '../sparse/scheme.js';
@@ -109,7 +110,7 @@ export function compileTrainingGraph(model: Graph, opts: TrainingOptions): Train
     g = b.build();
   }
   g = dce(g);
-  if (optimize) g = reorderUpdates(dce(activationMasks(pushRowSelections(cse(g)))));
+  if (optimize) g = reorderUpdates(fuseConvActivation(dce(activationMasks(pushRowSelections(cse(g))))));
   verifyGraph(g);
   return { graph: g, trained, updates };
 }
