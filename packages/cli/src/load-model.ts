@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PockError, writeSafetensors, type Graph, type Tensor } from '@pockengine/core';
-import { exportOnnx, exportWeights } from '@pockengine/frontend-onnx';
+import { decodeOnnx, exportOnnx, exportWeights } from '@pockengine/frontend-onnx';
 import { loadOnnxFile } from '@pockengine/frontend-onnx/node';
 import { exportSafetensors, loadJaxModel, traceJax } from '@pockengine/frontend-jax/node';
 import { exportLayersModel, loadTfjsModel, type TfjsModelJson } from '@pockengine/frontend-tfjs/node';
@@ -26,6 +26,23 @@ export interface LoadedModel {
   save(weights: ReadonlyMap<string, Tensor>, outDir: string): string[];
   /** A summary line for reports (opset, producer, ...). */
   describe: string;
+}
+
+/** A model's declared inputs, before any shape is fixed (null: a dynamic dim). */
+export async function probeInputs(path: string): Promise<{ name: string; dims: (number | null)[] }[]> {
+  const kind = modelKind(path);
+  const dim = (d: unknown) => (typeof d === 'number' && d > 0 ? d : null);
+  if (kind === 'onnx') {
+    const m = decodeOnnx(new Uint8Array(readFileSync(path)), basename(path));
+    const inits = new Set(m.graph.initializers.map((t) => t.name));
+    return m.graph.inputs.filter((i) => !inits.has(i.name)).map((i) => ({ name: i.name, dims: (i.dims ?? []).map(dim) }));
+  }
+  if (kind === 'jax') {
+    const m = await loadJaxModel(path);
+    return Object.entries(m.inputs).map(([name, [shape]]) => ({ name, dims: [...shape] }));
+  }
+  const r = await loadTfjsModel(path, { batchSize: 1 });
+  return r.graph.inputs.map((i) => ({ name: r.graph.values[i]!.name, dims: [null, ...r.graph.values[i]!.shape.slice(1)] }));
 }
 
 export function modelKind(path: string): ModelKind {

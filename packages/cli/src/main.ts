@@ -23,7 +23,8 @@ usage:
       median / min ms per training step, planned peak bytes, measured peak, process peak RSS
   pockengine train MODEL --data DIR | --input NAME=X.npy ... --labels Y.npy [--scheme S.json]
                    [--epochs N] [--batch N] [--optimizer sgd|adam] [--lr X] [--val 0.2] [--out DIR]
-      fine-tune on .npy arrays: progress, held-out accuracy before/after, step time, peak memory;
+      fine-tune on a folder of images (one subfolder per class; --res R, --normalize unit|imagenet)
+      or on .npy arrays: progress, held-out accuracy before/after, step time, peak memory;
       writes the tuned model in its own format and the loss curve
   pockengine demo [--res 128] [--batch 16] [--epochs 3] [--lr 3e-4] [--scheme sparse|head|S.json] [--out out/demo]
       the main job: sparse fine-tuning of a pretrained MobileNetV2 (nsfwjs) on digits

@@ -2,8 +2,9 @@
  * `pockengine train MODEL --data DIR | --input NAME=X.npy ... --labels Y.npy [--scheme S.json]
  *  [--epochs N] [--batch N] [--optimizer sgd|adam] [--lr X] [--val 0.2] [--out DIR]`
  *
- * Fine-tunes a user's model (.onnx, TF.js model.json or jax-js module) on .npy arrays (a
- * folder holding `<input name>.npy` and `labels.npy`, or files named one by one), with a
+ * Fine-tunes a user's model (.onnx, TF.js model.json or jax-js module) on a folder of images
+ * (one subfolder per class) or on .npy arrays (a folder holding `<input name>.npy` and
+ * `labels.npy`, or files named one by one), with a
  * progress bar, held-out accuracy before and after, step time, planned and measured peak
  * memory of the (sparse) program next to full backprop, and writes the tuned model in its own
  * format plus the loss curve.
@@ -12,15 +13,35 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { backendFactory } from '../backends.js';
 import { PockError, compileTrainingGraph, fineTune, lowerToPlan, splitDataset, type Dataset, type Tensor } from '@pockengine/core';
-import { fmtBytes, namedFiles, num, one, type Args } from '../args.js';
+import { fmtBytes, namedFiles, num, one, oneOf, type Args } from '../args.js';
+import { isImageFolder, loadImageFolder } from '../images.js';
 import { lineChartSvg } from '../chart.js';
-import { loadModel, writeOut } from '../load-model.js';
+import { loadModel, probeInputs, writeOut } from '../load-model.js';
 import { lossFromArgs, optimizerFromArgs, schemeFromArgs } from '../options.js';
 import { Progress } from '../progress.js';
 import { readNpyFile } from './grad.js';
 
-function readData(a: Args): Dataset {
+async function readData(a: Args, path: string): Promise<Dataset> {
   const dir = one(a, 'data');
+  if (dir && isImageFolder(dir)) {
+    // the model's first input, its layout and resolution (or --res for dynamic sizes)
+    const [inp] = await probeInputs(path);
+    if (!inp || inp.dims.length !== 4) throw new PockError('input', `an image folder needs a model whose first input is an image batch; '${path}' takes ${JSON.stringify(inp?.dims)}`);
+    const nhwc = inp.dims[3] === 1 || inp.dims[3] === 3;
+    const [h, w, c] = nhwc ? [inp.dims[1], inp.dims[2], inp.dims[3]] : [inp.dims[2], inp.dims[3], inp.dims[1]];
+    const res = num(a, 'res');
+    const spec = {
+      input: inp.name,
+      layout: nhwc ? ('nhwc' as const) : ('nchw' as const),
+      height: res ?? h ?? 224,
+      width: res ?? w ?? 224,
+      channels: c === 1 ? (1 as const) : (3 as const),
+      normalize: oneOf(a, 'normalize', ['unit', 'imagenet'] as const, 'unit'),
+    };
+    const { data, classes } = loadImageFolder(dir, spec);
+    console.log(`images: ${data.labels.shape[0]} in ${classes.length} classes (${classes.join(', ')}), ${spec.height}x${spec.width} ${spec.layout}`);
+    return data;
+  }
   if (dir) {
     if (!existsSync(join(dir, 'labels.npy')))
       throw new PockError('input', `'${dir}' holds no labels.npy: --data expects a folder with <input name>.npy files and labels.npy`, { file: dir });
@@ -36,7 +57,7 @@ function readData(a: Args): Dataset {
 export async function train(a: Args): Promise<number> {
   const path = a.positional[0];
   if (!path) throw new PockError('input', 'usage: pockengine train MODEL --data DIR [--scheme S.json] [--epochs N] [--batch N] [--out DIR]');
-  const data = readData(a);
+  const data = await readData(a, path);
   const batch = num(a, 'batch', 16)!;
   const epochs = num(a, 'epochs', 3)!;
   const shapes = Object.fromEntries(Object.entries(data.inputs).map(([k, t]) => [k, [batch, ...t.shape.slice(1)]]));
