@@ -152,7 +152,9 @@ export const elementwiseKernels = {
     const lo = a.min ?? -Infinity;
     const hi = a.max ?? Infinity;
     // branch-free: activation signs are data-dependent and mispredict
-    if (a.strictMin) for (let i = 0; i < yd.length; i++) yd[i] = +(xd[i]! > lo) & +(xd[i]! <= hi);
+    if (a.strictMin && a.strictMax) for (let i = 0; i < yd.length; i++) yd[i] = +(xd[i]! > lo) & +(xd[i]! < hi);
+    else if (a.strictMin) for (let i = 0; i < yd.length; i++) yd[i] = +(xd[i]! > lo) & +(xd[i]! <= hi);
+    else if (a.strictMax) for (let i = 0; i < yd.length; i++) yd[i] = +(xd[i]! >= lo) & +(xd[i]! < hi);
     else for (let i = 0; i < yd.length; i++) yd[i] = +(xd[i]! >= lo) & +(xd[i]! <= hi);
   },
 } satisfies Partial<CpuKernelTable>;

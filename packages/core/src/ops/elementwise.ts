@@ -98,11 +98,12 @@ export interface ElementwiseAttrs {
   in_range: InRangeAttrs;
 }
 
-/** x in [min, max] (bounds optional; `strictMin` makes it (min, max]): one pass for activation masks. */
-export interface InRangeAttrs extends Record<string, number | boolean | null> {
+/** x in [min, max] (bounds optional; `strictMin` / `strictMax` exclude them): one pass for activation masks. */
+export interface InRangeAttrs extends Record<string, number | boolean | null | undefined> {
   min: number | null;
   max: number | null;
   strictMin: boolean;
+  strictMax?: boolean;
 }
 
 export const elementwiseOps: { [K in keyof ElementwiseAttrs]: OpDef<ElementwiseAttrs[K]> } = {

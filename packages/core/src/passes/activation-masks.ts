@@ -12,6 +12,8 @@ import { nodePhase } from '../plan/memory.js';
 
 export function activationMasks(g: Graph): Graph {
   const prod = producers(g);
+  const consumers = new Map<ValueId, (typeof g.nodes)[number][]>();
+  for (const n of g.nodes) for (const i of n.inputs) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
   const index = new Map(g.nodes.map((n, i) => [n.id, i]));
   const b = new GraphBuilder(g.name, g);
   const remove = new Set<number>();
@@ -20,11 +22,15 @@ export function activationMasks(g: Graph): Graph {
   const masks = new Map<string, ValueId>();
   for (const n of g.nodes) {
     if ((n.op !== 'relu_grad' && n.op !== 'clip_grad') || nodePhase(n.name) !== 'backward') continue;
-    const [x, dy] = n.inputs as [ValueId, ValueId];
+    const [saved, dy] = n.inputs as [ValueId, ValueId];
+    // read the activation's output where we can: then its input (a conv output) has no other
+    // reader and the conv can take the activation into its epilogue (fuse.ts)
+    const act = n.op === 'clip_grad' ? consumers.get(saved)?.find((c) => c.op === 'clip' && JSON.stringify(c.attrs) === JSON.stringify(n.attrs)) : undefined;
+    const x = act ? act.outputs[0]! : saved;
     const p = prod.get(x);
     // only activations computed in the forward pass are worth compressing
     if (!p || nodePhase(p.name) !== 'forward') continue;
-    const key = `${n.op}:${x}:${JSON.stringify(n.attrs)}`;
+    const key = `${n.op}:${x}:${JSON.stringify(n.attrs)}:${act ? 'out' : 'in'}`;
     let mask = masks.get(key);
     if (mask === undefined) {
       const first = b.nextNodeIdPeek;
@@ -32,6 +38,9 @@ export function activationMasks(g: Graph): Graph {
         // relu_grad reads relu's output y: y > 0; clip_grad reads clip's input: min <= x <= max
         if (n.op === 'relu_grad') return b.op1('in_range', [x], { min: 0, max: null, strictMin: true });
         const { min, max } = n.attrs as { min: number | null; max: number | null };
+        // from the output y = clip(x): min < y < max iff min < x < max — the gradient of
+        // PyTorch's hardtanh / ReLU6 (strict bounds; it differs from clamp's only at x = min, max)
+        if (act) return b.op1('in_range', [x], { min, max, strictMin: true, strictMax: true });
         return b.op1('in_range', [x], { min, max, strictMin: false });
       });
       // place the mask right after the activation's input is produced

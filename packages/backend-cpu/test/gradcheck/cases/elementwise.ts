@@ -95,6 +95,7 @@ export const elementwiseForward: ForwardCases = {
   in_range: [
     { label: 'closed [0,6]', inputs: [{ shape: [6], values: [-1, 0, 3, 6, 6.5, NaN] }], attrs: { min: 0, max: 6, strictMin: false }, expected: [[0, 1, 1, 1, 0, 0]] },
     { label: 'relu (0, inf)', inputs: [{ shape: [4], values: [-1, 0, 1e-9, 5] }], attrs: { min: 0, max: null, strictMin: true }, expected: [[0, 0, 1, 1]] },
+    { label: 'open (0,6)', inputs: [{ shape: [5], values: [0, 1e-7, 3, 6, 5.9999] }], attrs: { min: 0, max: 6, strictMin: true, strictMax: true }, expected: [[0, 1, 1, 0, 1]] },
     { label: 'unbounded', inputs: [{ shape: [2], values: [-1e30, 1e30] }], attrs: { min: null, max: null, strictMin: false }, expected: [[1, 1]] },
   ],
   stop_gradient: [{ label: 'identity', inputs: [{ shape: [2, 2], values: [1, -2, 3.5, 0] }], attrs: none, expected: [[1, -2, 3.5, 0]] }],
