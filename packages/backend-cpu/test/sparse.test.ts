@@ -195,7 +195,7 @@ describe('replacing weights of a program with folded constants', () => {
 });
 
 describe('conv + activation fusion', () => {
-  it('fuses the frozen convs below the lowest trained layer, and only those', async () => {
+  it('fuses conv + relu wherever no backward op reads the pre-activation', async () => {
     const model = cnn();
     const headOnly = parseScheme({ rules: [{ params: 'head.*', update: 'full' }] });
     const lastBlock = parseScheme({ rules: [{ params: 'head.*', update: 'full' }, { params: 'blocks.2.bn.bias', update: 'full' }] });
@@ -204,8 +204,13 @@ describe('conv + activation fusion', () => {
         (n) => n.op === 'conv2d' && (n.attrs as { activation?: string }).activation === 'relu',
       ).length;
     expect(fused(headOnly)).toBe(3);
-    // blocks.2's shift is trained: its relu mask is needed by the backward pass, so that conv stays unfused
-    expect(fused(lastBlock)).toBe(2);
+    // blocks.2's shift is trained: it joins the folded conv bias, and the backward pass reads the
+    // relu's output mask, not the conv output, so that conv fuses too
+    expect(fused(lastBlock)).toBe(3);
+    // a trained conv weight needs its input, not its output: its conv fuses as well, but the BN
+    // between a trained conv and its relu is not folded, so nothing fuses there
+    const trainedConv = parseScheme({ rules: [{ params: 'head.*', update: 'full' }, { params: 'blocks.2.conv.weight', update: 'full' }] });
+    expect(fused(trainedConv)).toBe(2);
     // same numbers as the unfused program
     const feedsNow = feeds();
     const a = await Program.create(compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: headOnly }).graph, new CpuBackend()).step(feedsNow);

@@ -9,9 +9,39 @@ import type { CpuKernelTable } from '../kernel-table.js';
 import type { CpuTensor } from '../tensor.js';
 import { broadcastView, forEachRow } from './broadcast.js';
 
+/**
+ * Sum over every axis but a contiguous block of kept ones (the per-channel sums of a bias
+ * gradient over [N, C, H, W] -> [C], or a layer's batch sum): x seen as [outer, keep, inner],
+ * summed with unit-stride inner loops. Null when the kept axes are not contiguous.
+ */
+function sumKeepingBlock(x: CpuTensor, axes: readonly number[]): Float64Array | null {
+  const rank = x.shape.length;
+  const kept = [...Array(rank).keys()].filter((a) => !axes.includes(a));
+  if (kept.length === 0 || kept.at(-1)! - kept[0]! !== kept.length - 1) return null;
+  const outer = size(x.shape.slice(0, kept[0]));
+  const k = size(x.shape.slice(kept[0], kept.at(-1)! + 1));
+  const inner = size(x.shape.slice(kept.at(-1)! + 1));
+  const xd = x.data;
+  const acc = new Float64Array(k);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < k; c++) {
+      const base = (o * k + c) * inner;
+      let s = 0;
+      for (let i = base; i < base + inner; i++) s += xd[i]!;
+      acc[c] += s;
+    }
+  return acc;
+}
+
+const add = (a: number, v: number) => a + v;
+
 /** Folds x along `axes` into a float64 accumulator laid out like the (keepdims) output. */
 function reduceInto(x: CpuTensor, attrs: ReduceAttrs, init: number, fold: (acc: number, v: number) => number): Float64Array {
   const axes = normAxes(attrs.axes, x.shape.length);
+  if (init === 0 && fold === add) {
+    const fast = sumKeepingBlock(x, axes);
+    if (fast) return fast;
+  }
   const keep = reducedShape(x.shape, axes, true);
   const acc = new Float64Array(size(keep)).fill(init);
   const xd = x.data;
@@ -61,9 +91,9 @@ function softmaxAlong(x: CpuTensor, out: CpuTensor, axis: number, log: boolean):
 }
 
 export const reduceKernels = {
-  reduce_sum: ([x], [out], attrs) => out!.data.set(reduceInto(x!, attrs, 0, (a, v) => a + v)),
+  reduce_sum: ([x], [out], attrs) => out!.data.set(reduceInto(x!, attrs, 0, add)),
   reduce_mean: ([x], [out], attrs) => {
-    const acc = reduceInto(x!, attrs, 0, (a, v) => a + v);
+    const acc = reduceInto(x!, attrs, 0, add);
     const count = size(x!.shape) / Math.max(1, acc.length);
     for (let i = 0; i < acc.length; i++) out!.data[i] = acc[i]! / count;
   },

@@ -3,7 +3,7 @@
  * "frozen BN is folded"): y = BN(conv(x, W) + b) = conv(x, W * s) + (b - mean) * s + beta with
  * s = scale / sqrt(var + eps) per output channel. Done at compile time when the conv's weight
  * and bias, the BN scale and statistics are all frozen; a trained BN shift (bias-only
- * fine-tuning) stays a trainable per-channel add after the folded conv.
+ * fine-tuning) stays trainable: it is added to the folded bias of the conv.
  */
 import { GraphBuilder } from '../ir/builder.js';
 import { producers, splice, useCounts } from '../ir/edit.js';
@@ -43,11 +43,10 @@ export function foldFrozenBatchNorm(g: Graph, frozen: ReadonlySet<ValueId>): Gra
     const folded = b.scoped(conv.name, () => {
       const wv = b.constant(tensor(w.dtype, w.shape, wf), `${w.name}*bn`);
       const bv = b.constant(tensor(w.dtype, [out], bf), `${bn.name}.folded_bias`);
-      let r = b.op1('conv2d', [conv.inputs[0]!, wv, bv], conv.attrs as never);
-      if (!shiftFixed) {
-        const rank = g.values[y]!.shape.length;
-        r = b.scoped(bn.name, () => b.add(r, b.reshape(shift, [out, ...Array(rank - 2).fill(1)])));
-      }
+      // a trained shift joins the folded bias (a [C] add per step), so the conv stays one op
+      // whose output can still take a fused activation
+      const bias = shiftFixed ? bv : b.scoped(bn.name, () => b.add(bv, shift));
+      const r = b.op1('conv2d', [conv.inputs[0]!, wv, bias], conv.attrs as never);
       return r;
     });
     for (let id = first; id < b.nextNodeIdPeek; id++) anchor.set(id, index);
