@@ -17,9 +17,11 @@ export interface MemoryPlan {
   offsets: Map<ValueId, number>;
   /** [first step, last step] (indices of run steps) during which each temporary is live. */
   lifetimes: Map<ValueId, [number, number]>;
-  /** Bytes of persistent buffers (params, buffers, consts, state, inputs). */
+  /** Bytes of persistent buffers (params, buffers, consts, state, inputs, folded constants). */
   persistentBytes: number;
-  /** arenaBytes + persistentBytes: what the backend allocates, all of it, before the first step. */
+  /** Bytes of weights needed only to compute folded constants (released before the arena exists). */
+  initOnlyBytes: number;
+  /** persistentBytes + max(arenaBytes, initOnlyBytes): all the backend ever holds at once. */
   peakBytes: number;
   /** The largest sum of live temporaries at any step (a lower bound for the arena). */
   liveBytesMax: number;
@@ -104,7 +106,12 @@ export function planMemory(plan: Omit<Plan, 'memory'>, alignment: number): Memor
     workspace: 0,
   };
   let persistentBytes = 0;
+  let initOnlyBytes = 0;
   for (const v of plan.values.values()) {
+    if (plan.initOnly.has(v.id)) {
+      initOnlyBytes += v.bytes;
+      continue;
+    }
     if (v.role === 'node' && !plan.folded.has(v.id)) continue;
     persistentBytes += v.bytes;
     if (v.role === 'node') {
@@ -129,7 +136,8 @@ export function planMemory(plan: Omit<Plan, 'memory'>, alignment: number): Memor
     offsets,
     lifetimes,
     persistentBytes,
-    peakBytes: arenaBytes + persistentBytes,
+    initOnlyBytes,
+    peakBytes: persistentBytes + Math.max(arenaBytes, initOnlyBytes),
     liveBytesMax: live.length ? live[peakStep]! : 0,
     peakStep,
     breakdown,

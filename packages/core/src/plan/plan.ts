@@ -43,6 +43,11 @@ export interface Plan {
   initSteps: Extract<Step, { kind: 'run' }>[];
   /** Outputs of init steps (persistent, computed once). */
   folded: Set<ValueId>;
+  /**
+   * Weights and constants read only by init steps: uploaded for the folding, then released
+   * (a frozen weight and its folded transpose are never both resident).
+   */
+  initOnly: Set<ValueId>;
   steps: Step[];
   inputs: { name: string; value: ValueId }[];
   outputs: { name: string; value: ValueId }[];
@@ -97,6 +102,13 @@ export function lowerToPlan(g: Graph, opts: LowerOptions = {}): Plan {
   }
   const folded = new Set(g.nodes.filter((n) => initNodes.has(n.id)).flatMap((n) => n.outputs));
   const runNodes = g.nodes.filter((n) => !initNodes.has(n.id));
+  const readAtRun = new Set<ValueId>([...runNodes.flatMap((n) => n.inputs), ...g.outputs.map((o) => o.value), ...g.updates.flatMap((u) => [u.target, u.value])]);
+  const initOnly = new Set(
+    g.nodes
+      .filter((n) => initNodes.has(n.id))
+      .flatMap((n) => n.inputs)
+      .filter((v) => !readAtRun.has(v) && !folded.has(v)),
+  );
 
   const producer = new Map<ValueId, number>();
   const lastRead = new Map<ValueId, number>();
@@ -162,7 +174,7 @@ export function lowerToPlan(g: Graph, opts: LowerOptions = {}): Plan {
   const initSteps = g.nodes.filter((n) => initNodes.has(n.id)).map(run);
   const init = new Map([...g.init].filter(([id]) => values.has(id)));
   const inputs = g.inputs.map((v) => ({ name: g.values[v]!.name, value: v }));
-  const plan = { name: g.name, values, initSteps, folded, steps, inputs, outputs: [...g.outputs], copies, aliases, init };
+  const plan = { name: g.name, values, initSteps, folded, initOnly, steps, inputs, outputs: [...g.outputs], copies, aliases, init };
   return { ...plan, memory: planMemory(plan, opts.alignment ?? 64) };
 }
 

@@ -28,7 +28,9 @@ export class Program<B = unknown> {
   private readonly bufs = new Map<ValueId, B>();
   private readonly arena: B;
   private readonly bound: Bound<B>[];
-  private readonly init: Bound<B>[];
+  private readonly init: { kernel: BoundKernel<B>; inputs: ValueId[]; outputs: ValueId[] }[];
+  /** Host data of the init-only weights (they live on the backend only while folding). */
+  private readonly initOnlyData = new Map<ValueId, Tensor>();
   private readonly inputByName: Map<string, ValueId>;
   /** Weights the program never touches (frozen and unused): kept on the host for export. */
   private readonly untouched = new Map<string, Tensor>();
@@ -39,19 +41,20 @@ export class Program<B = unknown> {
       if ((v.role === 'param' || v.role === 'buffer') && !plan.values.has(v.id)) this.untouched.set(v.name, graph.init.get(v.id)!);
     this.backend = backend;
     this.inputByName = new Map(plan.inputs.map((i) => [i.name, i.value]));
+    // persistent buffers; then the weights only folding needs, the folding, their release; then the arena
     for (const [id, v] of plan.values) {
-      if (v.role === 'node' && !plan.folded.has(id)) continue;
+      if ((v.role === 'node' && !plan.folded.has(id)) || plan.initOnly.has(id)) continue;
       const buf = backend.alloc(v);
       this.bufs.set(id, buf);
       const data = plan.init.get(id);
       if (data) backend.write(buf, data);
     }
+    this.init = plan.initSteps.map((s, k) => ({ kernel: initKernels[k]!, inputs: s.inputs, outputs: s.outputs }));
+    for (const id of plan.initOnly) this.initOnlyData.set(id, plan.init.get(id)!);
+    this.runInit();
     this.arena = backend.allocArena(plan.memory.arenaBytes);
     for (const [id, off] of plan.memory.offsets) this.bufs.set(id, backend.view(this.arena, off, plan.values.get(id)!));
     for (const [id, target] of plan.aliases) this.bufs.set(id, this.bufs.get(target)!);
-    // constant folding: computed once, here (and again when weights are replaced)
-    this.init = plan.initSteps.map((s, k) => ({ kernel: initKernels[k]!, inputs: s.inputs.map((i) => this.buf(i)), outputs: s.outputs.map((o) => this.buf(o)) }));
-    this.runInit();
     const runs = plan.steps.filter((s) => s.kind === 'run');
     this.bound = runs.map((s, k) => ({
       kernel: kernels[k]!,
@@ -75,8 +78,19 @@ export class Program<B = unknown> {
     });
   }
 
+  /** Computes the folded constants: uploads the init-only weights, runs the init steps, releases them. */
   private runInit(): void {
-    for (const b of this.init) b.kernel(b.inputs, b.outputs);
+    if (this.init.length === 0) return;
+    const temp: B[] = [];
+    for (const [id, t] of this.initOnlyData) {
+      const buf = this.backend.alloc(this.plan.values.get(id)!);
+      this.backend.write(buf, t);
+      this.bufs.set(id, buf);
+      temp.push(buf);
+    }
+    for (const s of this.init) s.kernel(s.inputs.map((i) => this.buf(i)), s.outputs.map((o) => this.buf(o)));
+    for (const id of this.initOnlyData.keys()) this.bufs.delete(id);
+    for (const buf of temp) this.backend.free(buf);
   }
 
   private buf(id: ValueId): B {
@@ -157,8 +171,11 @@ export class Program<B = unknown> {
 
   /** Current value of a param, buffer or state, by source name. */
   async read(name: string): Promise<Tensor> {
-    for (const [id, v] of this.plan.values)
-      if (v.name === name && v.role !== 'node' && v.role !== 'input') return this.backend.read(this.buf(id));
+    for (const [id, v] of this.plan.values) {
+      if (v.name !== name || v.role === 'node' || v.role === 'input') continue;
+      const host = this.initOnlyData.get(id);
+      return host ?? this.backend.read(this.buf(id));
+    }
     const t = this.untouched.get(name);
     if (t) return t;
     throw new PockError('input', `no parameter, buffer or state named '${name}'`);
@@ -168,7 +185,7 @@ export class Program<B = unknown> {
   async weights(): Promise<Map<string, Tensor>> {
     const out = new Map<string, Tensor>(this.untouched);
     for (const [id, v] of this.plan.values)
-      if (v.role === 'param' || v.role === 'buffer') out.set(v.name, await this.backend.read(this.buf(id)));
+      if (v.role === 'param' || v.role === 'buffer') out.set(v.name, this.initOnlyData.get(id) ?? (await this.backend.read(this.buf(id))));
     return out;
   }
 
@@ -177,13 +194,16 @@ export class Program<B = unknown> {
     for (const [id, v] of this.plan.values) {
       if (v.role !== 'param' && v.role !== 'buffer') continue;
       const t = weights.get(v.name);
-      if (t) this.backend.write(this.buf(id), t);
+      if (!t) continue;
+      if (this.initOnlyData.has(id)) this.initOnlyData.set(id, t);
+      else this.backend.write(this.buf(id), t);
     }
     this.runInit(); // folded constants derived from the weights
   }
 
   dispose(): void {
-    for (const [id, v] of this.plan.values) if (v.role !== 'node' || this.plan.folded.has(id)) this.backend.free(this.bufs.get(id)!);
+    for (const [id, v] of this.plan.values)
+      if ((v.role !== 'node' || this.plan.folded.has(id)) && !this.plan.initOnly.has(id)) this.backend.free(this.bufs.get(id)!);
     this.backend.free(this.arena);
     this.bufs.clear();
   }
