@@ -1,0 +1,58 @@
+"""PyTorch CPU reference timing for apps/bench: the same architectures as ../shared/models
+(built by ../shared/models/make_refs.py), one SGD training step, full backprop, median ms.
+Run with Debian's /usr/bin/python3 (python3-torch); optional, never required by tests.
+Prints one JSON line per model."""
+import json, sys, time, resource, importlib.util, os
+import torch
+
+here = os.path.dirname(os.path.abspath(__file__))
+spec_path = os.path.join(here, '..', '..', '..', '..', 'shared', 'models', 'make_refs.py')
+mr_spec = importlib.util.spec_from_file_location('make_refs', spec_path)
+mr = importlib.util.module_from_spec(mr_spec)
+mr_spec.loader.exec_module(mr)
+
+torch.set_num_threads(int(os.environ.get('TORCH_THREADS', '2')))
+names = sys.argv[1].split(',') if len(sys.argv) > 1 else ['mcunet', 'mobilenet_v2', 'bert_medium']
+res = int(os.environ.get('RES', '96'))
+batch = int(os.environ.get('BATCH', '8'))
+text_batch = int(os.environ.get('TEXT_BATCH', '4'))
+steps = int(os.environ.get('STEPS', '5'))
+specs = {s.name: s for s in mr.specs()}
+for name in names:
+    s = specs[name]
+    torch.manual_seed(0)
+    m = s.build()
+    mr.set_dropout(m, 0.0)
+    m.train()
+    for mod in m.modules():  # frozen BN, as our runs (eval statistics)
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.eval()
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    if s.kind == 'vision':
+        x = (torch.randn(batch, 3, res, res),)
+        y = torch.randint(0, s.num_classes, (batch,))
+        fwd = lambda: m(*x)
+    elif s.kind == 'bert':
+        ids = torch.randint(0, 100, (text_batch, 32))
+        mask = torch.ones(text_batch, 32, dtype=torch.int64)
+        y = torch.randint(0, 2, (text_batch,))
+        fwd = lambda: m(ids, mask)
+    else:
+        toks = torch.randint(0, 100, (text_batch, 32))
+        y = torch.randint(0, 100, (text_batch, 32))
+        fwd = lambda: m(toks)
+    def step():
+        opt.zero_grad(set_to_none=True)
+        out = fwd()
+        loss = torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+        loss.backward()
+        opt.step()
+    step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    print(json.dumps({'framework': 'torch', 'model': name, 'config': 'full', 'medianMs': times[len(times) // 2], 'minMs': times[0],
+                      'threads': torch.get_num_threads(), 'torch': torch.__version__, 'peakRssBytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
