@@ -1,7 +1,7 @@
 import { isFloat, type DType } from '../dtype.js';
 import { PockError, type ErrorLocation } from '../errors.js';
 import type { TypeInfo } from '../ir/graph.js';
-import { fmtShape } from '../shape.js';
+import { fmtShape, shapeEq, type Shape } from '../shape.js';
 
 /** Shared argument checks for op definitions (shape logic lives in core, never in backends). */
 export function sameDtype(inputs: readonly TypeInfo[], where: ErrorLocation): DType {
@@ -28,4 +28,8 @@ export function requireRank(t: TypeInfo, rank: number, what: string, where: Erro
 
 export function requireAttr(cond: unknown, message: string, where: ErrorLocation): asserts cond {
   if (!cond) throw new PockError('attr', message, where);
+}
+
+export function requireShape(t: TypeInfo, shape: Shape, what: string, where: ErrorLocation): void {
+  if (!shapeEq(t.shape, shape)) throw new PockError('shape', `${what} must have shape ${fmtShape(shape)}, got ${fmtShape(t.shape)}`, where);
 }

@@ -5,9 +5,8 @@
  * All geometry lives in `convGeometry`, which backends reuse instead of redoing the arithmetic.
  */
 import { PockError, type ErrorLocation } from '../errors.js';
-import type { TypeInfo } from '../ir/graph.js';
-import { fmtShape, shapeEq, type Shape } from '../shape.js';
-import { requireFloat, requireRank, sameDtype } from './checks.js';
+import { fmtShape, type Shape } from '../shape.js';
+import { requireFloat, requireRank, requireShape, sameDtype } from './checks.js';
 import { movedBytes } from './cost.js';
 import { defineOp, type OpDef } from './op-def.js';
 
@@ -107,10 +106,6 @@ function convAttrsOf(a: ConvAttrs): ConvAttrs {
   return { strides: a.strides, pads: a.pads, dilations: a.dilations, groups: a.groups };
 }
 
-function requireShape(t: TypeInfo, shape: Shape, what: string, where: ErrorLocation): void {
-  if (!shapeEq(t.shape, shape))
-    throw new PockError('shape', `${what} must have shape ${fmtShape(shape)}, got ${fmtShape(t.shape)}`, where);
-}
 
 /** 2 * multiply-adds of one conv2d (the grad ops do the same multiply-adds, rearranged). */
 function convFlops(g: ConvGeometry): number {

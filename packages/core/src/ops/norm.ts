@@ -8,8 +8,8 @@
 import { PockError, type ErrorLocation } from '../errors.js';
 import type { GraphBuilder } from '../ir/builder.js';
 import type { TypeInfo, ValueId } from '../ir/graph.js';
-import { fmtShape, normAxis, shapeEq, size, type Shape } from '../shape.js';
-import { requireFloat, sameDtype } from './checks.js';
+import { fmtShape, normAxis, size, type Shape } from '../shape.js';
+import { requireFloat, requireShape, sameDtype } from './checks.js';
 import { movedBytes } from './cost.js';
 import { defineOp, type Cost, type OpDef } from './op-def.js';
 
@@ -44,10 +44,6 @@ function requireEpsilon(eps: number, where: ErrorLocation): void {
   if (!(Number.isFinite(eps) && eps >= 0)) throw new PockError('attr', `epsilon must be a finite number >= 0, got ${eps}`, where);
 }
 
-function requireShape(t: TypeInfo, shape: Shape, what: string, where: ErrorLocation): void {
-  if (!shapeEq(t.shape, shape))
-    throw new PockError('shape', `${what} must have shape ${fmtShape(shape)}, got ${fmtShape(t.shape)}`, where);
-}
 
 /** Checks x (rank >= 2, float) and per-channel operands of shape [C]; returns x's type. */
 function checkBatchNorm(inputs: readonly TypeInfo[], names: readonly string[], where: ErrorLocation): TypeInfo {
