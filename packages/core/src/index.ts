@@ -35,7 +35,7 @@ export { cse } from './passes/cse.js';
 export { reorderUpdates } from './passes/reorder.js';
 export { foldFrozenBatchNorm } from './passes/fold-bn.js';
 export { pushRowSelections, selectRows } from './passes/row-select.js';
-export { splice, useCounts, producers } from './ir/edit.js';
+export { splice, useCounts, producers, Rewrite } from './ir/edit.js';
 export { findBlocks, groupKey, lastBlocksScheme, biasOnlyScheme, literalGlob, type Block, type ModelBlocks, type LastBlocksOptions } from './sparse/presets.js';
 export { activationMasks } from './passes/activation-masks.js';
 export { searchScheme, schemeFromLevels, LEVELS, type Level, type SearchOptions, type SearchResult } from './sparse/search.js';

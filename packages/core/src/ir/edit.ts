@@ -5,6 +5,7 @@
  * keep the schedule that earlier passes chose.
  */
 import { PockError } from '../errors.js';
+import { GraphBuilder } from './builder.js';
 import type { Graph, Node, ValueId } from './graph.js';
 
 export interface Splice {
@@ -87,4 +88,50 @@ export function producers(g: Graph): Map<ValueId, Node> {
   const m = new Map<ValueId, Node>();
   for (const n of g.nodes) for (const o of n.outputs) m.set(o, n);
   return m;
+}
+
+/**
+ * A rewrite in progress: new nodes are emitted through `b` at a position of the old schedule
+ * (`at`), replaced nodes are dropped and their outputs redirected; `finish` splices it all.
+ */
+export class Rewrite {
+  readonly b: GraphBuilder;
+  private readonly g: Graph;
+  private readonly remove = new Set<number>();
+  private readonly replace = new Map<ValueId, ValueId>();
+  private readonly anchor = new Map<number, number>();
+
+  constructor(g: Graph) {
+    this.g = g;
+    this.b = new GraphBuilder(g.name, g);
+  }
+
+  /** Runs `emit`, placing the nodes it adds at `position` (an index in the old node list). */
+  at<T>(position: number, emit: () => T): T {
+    const first = this.b.nextNodeIdPeek;
+    const r = emit();
+    for (let id = first; id < this.b.nextNodeIdPeek; id++) this.anchor.set(id, position);
+    return r;
+  }
+
+  drop(...nodes: readonly Node[]): void {
+    for (const n of nodes) this.remove.add(n.id);
+  }
+
+  dropped(n: Node): boolean {
+    return this.remove.has(n.id);
+  }
+
+  redirect(from: ValueId, to: ValueId): void {
+    this.replace.set(from, to);
+  }
+
+  get changed(): boolean {
+    return this.remove.size > 0 || this.replace.size > 0;
+  }
+
+  finish(): Graph {
+    if (!this.changed) return this.g;
+    return splice(this.b.build(), { remove: this.remove, replace: this.replace, anchor: this.anchor });
+  }
 }

@@ -5,8 +5,7 @@
  * relu_grad / clip_grad into a select on the mask, so the float activation dies with its last
  * forward use and only 1 byte per element (instead of 4) is kept for the backward pass.
  */
-import { GraphBuilder } from '../ir/builder.js';
-import { producers, splice } from '../ir/edit.js';
+import { Rewrite, producers } from '../ir/edit.js';
 import type { Graph, ValueId } from '../ir/graph.js';
 import { nodePhase } from '../plan/memory.js';
 
@@ -15,10 +14,8 @@ export function activationMasks(g: Graph): Graph {
   const consumers = new Map<ValueId, (typeof g.nodes)[number][]>();
   for (const n of g.nodes) for (const i of n.inputs) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
   const index = new Map(g.nodes.map((n, i) => [n.id, i]));
-  const b = new GraphBuilder(g.name, g);
-  const remove = new Set<number>();
-  const replace = new Map<ValueId, ValueId>();
-  const anchor = new Map<number, number>();
+  const rw = new Rewrite(g);
+  const b = rw.b;
   const masks = new Map<string, ValueId>();
   for (const n of g.nodes) {
     if ((n.op !== 'relu_grad' && n.op !== 'clip_grad') || nodePhase(n.name) !== 'backward') continue;
@@ -33,8 +30,8 @@ export function activationMasks(g: Graph): Graph {
     const key = `${n.op}:${x}:${JSON.stringify(n.attrs)}:${act ? 'out' : 'in'}`;
     let mask = masks.get(key);
     if (mask === undefined) {
-      const first = b.nextNodeIdPeek;
-      mask = b.scoped(p.name, () => {
+      // place the mask right after the activation's input is produced
+      mask = rw.at(index.get(p.id)! + 0.5, () => b.scoped(p.name, () => {
         // relu_grad reads relu's output y: y > 0; clip_grad reads clip's input: min <= x <= max
         if (n.op === 'relu_grad') return b.op1('in_range', [x], { min: 0, max: null, strictMin: true });
         const { min, max } = n.attrs as { min: number | null; max: number | null };
@@ -42,17 +39,12 @@ export function activationMasks(g: Graph): Graph {
         // PyTorch's hardtanh / ReLU6 (strict bounds; it differs from clamp's only at x = min, max)
         if (act) return b.op1('in_range', [x], { min, max, strictMin: true, strictMax: true });
         return b.op1('in_range', [x], { min, max, strictMin: false });
-      });
-      // place the mask right after the activation's input is produced
-      for (let id = first; id < b.nextNodeIdPeek; id++) anchor.set(id, index.get(p.id)! + 0.5);
+      }));
       masks.set(key, mask);
     }
-    const first = b.nextNodeIdPeek;
-    const dx = b.scoped(n.name, () => b.where(mask!, dy, b.scalarLike(0, dy)));
-    for (let id = first; id < b.nextNodeIdPeek; id++) anchor.set(id, index.get(n.id)!);
-    remove.add(n.id);
-    replace.set(n.outputs[0]!, dx);
+    const dx = rw.at(index.get(n.id)!, () => b.scoped(n.name, () => b.where(mask!, dy, b.scalarLike(0, dy))));
+    rw.drop(n);
+    rw.redirect(n.outputs[0]!, dx);
   }
-  if (!remove.size) return g;
-  return splice(b.build(), { remove, replace, anchor });
+  return rw.finish();
 }

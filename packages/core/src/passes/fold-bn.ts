@@ -5,8 +5,7 @@
  * and bias, the BN scale and statistics are all frozen; a trained BN shift (bias-only
  * fine-tuning) stays trainable: it is added to the folded bias of the conv.
  */
-import { GraphBuilder } from '../ir/builder.js';
-import { producers, splice, useCounts } from '../ir/edit.js';
+import { Rewrite, producers, useCounts } from '../ir/edit.js';
 import type { Graph, ValueId } from '../ir/graph.js';
 import { tensor } from '../tensor.js';
 
@@ -17,15 +16,13 @@ export function foldFrozenBatchNorm(g: Graph, frozen: ReadonlySet<ValueId>): Gra
     const r = g.values[v]!.role;
     return r === 'const' || r === 'buffer' || (r === 'param' && frozen.has(v));
   };
-  const b = new GraphBuilder(g.name, g);
-  const remove = new Set<number>();
-  const replace = new Map<ValueId, ValueId>();
-  const anchor = new Map<number, number>();
+  const rw = new Rewrite(g);
+  const b = rw.b;
   g.nodes.forEach((bn, index) => {
     if (bn.op !== 'batch_norm' || (bn.attrs as { training: boolean }).training) return;
     const [y, scale, shift, mean, vr] = bn.inputs as [ValueId, ValueId, ValueId, ValueId, ValueId];
     const conv = prod.get(y);
-    if (!conv || conv.op !== 'conv2d' || uses.get(y) !== 1 || remove.has(conv.id)) return;
+    if (!conv || conv.op !== 'conv2d' || uses.get(y) !== 1 || rw.dropped(conv)) return;
     if (![conv.inputs[1]!, ...(conv.inputs[2] !== undefined ? [conv.inputs[2]] : []), scale, mean, vr].every(isFixed)) return;
     const data = (v: ValueId) => g.init.get(v)!.data as ArrayLike<number>;
     const w = g.values[conv.inputs[1]!]!;
@@ -39,8 +36,7 @@ export function foldFrozenBatchNorm(g: Graph, frozen: ReadonlySet<ValueId>): Gra
     const bias = conv.inputs[2] !== undefined ? data(conv.inputs[2]) : null;
     const shiftFixed = isFixed(shift);
     const bf = Array.from({ length: out }, (_, o) => ((bias ? bias[o]! : 0) - data(mean)[o]!) * s[o]! + (shiftFixed ? data(shift)[o]! : 0));
-    const first = b.nextNodeIdPeek;
-    const folded = b.scoped(conv.name, () => {
+    const folded = rw.at(index, () => b.scoped(conv.name, () => {
       const wv = b.constant(tensor(w.dtype, w.shape, wf), `${w.name}*bn`);
       const bv = b.constant(tensor(w.dtype, [out], bf), `${bn.name}.folded_bias`);
       // a trained shift joins the folded bias (a [C] add per step), so the conv stays one op
@@ -48,12 +44,9 @@ export function foldFrozenBatchNorm(g: Graph, frozen: ReadonlySet<ValueId>): Gra
       const bias = shiftFixed ? bv : b.scoped(bn.name, () => b.add(bv, shift));
       const r = b.op1('conv2d', [conv.inputs[0]!, wv, bias], conv.attrs as never);
       return r;
-    });
-    for (let id = first; id < b.nextNodeIdPeek; id++) anchor.set(id, index);
-    remove.add(conv.id);
-    remove.add(bn.id);
-    replace.set(bn.outputs[0]!, folded);
+    }));
+    rw.drop(conv, bn);
+    rw.redirect(bn.outputs[0]!, folded);
   });
-  if (!remove.size) return g;
-  return splice(b.build(), { remove, replace, anchor });
+  return rw.finish();
 }

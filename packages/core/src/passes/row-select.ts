@@ -5,14 +5,13 @@
  * the selected channels are ever computed (e.g. conv2d_grad_weight over the selected channels of
  * dy, a matmul over the selected rows of its left operand).
  */
-import { GraphBuilder } from '../ir/builder.js';
-import { producers, splice, useCounts } from '../ir/edit.js';
+import type { GraphBuilder } from '../ir/builder.js';
+import { Rewrite, producers, useCounts } from '../ir/edit.js';
 import type { Graph, Node, ValueId } from '../ir/graph.js';
 import type { Attrs } from '../ir/graph.js';
 import { normAxis } from '../shape.js';
 import { tensor } from '../tensor.js';
 
-type Sel = { kind: 'slice'; start: number; end: number } | { kind: 'gather'; rows: readonly number[]; indices: ValueId };
 
 /** Selects `rows` along `axis` of `v`: a slice for a contiguous run, a gather otherwise. */
 export function selectAlong(b: GraphBuilder, v: ValueId, rows: readonly number[], axis: number): ValueId {
@@ -55,26 +54,21 @@ export function pushRowSelections(graph: Graph): Graph {
   for (let round = 0; round < 1000; round++) {
     const uses = useCounts(g);
     const prod = producers(g);
-    const b = new GraphBuilder(g.name, g);
-    const remove = new Set<number>();
-    const replace = new Map<ValueId, ValueId>();
-    const anchor = new Map<number, number>();
+    const rw = new Rewrite(g);
+    const cur = g;
     // rewrites in one round are disjoint: each removes a selection and its single producer
-    g.nodes.forEach((sel, index) => {
-      const s = asRowSelection(sel, g);
+    cur.nodes.forEach((sel, index) => {
+      const s = asRowSelection(sel, cur);
       if (!s) return;
       const p = prod.get(s.src);
-      if (!p || uses.get(s.src) !== 1 || p.outputs.length !== 1 || remove.has(p.id)) return;
-      const first = b.nextNodeIdPeek;
-      const out = b.scoped(p.name, () => restrict(b, p, s.rows, g));
+      if (!p || uses.get(s.src) !== 1 || p.outputs.length !== 1 || rw.dropped(p)) return;
+      const out = rw.at(index, () => rw.b.scoped(p.name, () => restrict(rw.b, p, s.rows, cur)));
       if (out === null) return;
-      for (let id = first; id < b.nextNodeIdPeek; id++) anchor.set(id, index);
-      remove.add(sel.id);
-      remove.add(p.id);
-      replace.set(sel.outputs[0]!, out);
+      rw.drop(sel, p);
+      rw.redirect(sel.outputs[0]!, out);
     });
-    if (!remove.size) return g;
-    g = splice(b.build(), { remove, replace, anchor });
+    if (!rw.changed) return g;
+    g = rw.finish();
   }
   return g;
 }
