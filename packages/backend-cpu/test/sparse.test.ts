@@ -219,10 +219,13 @@ describe('conv + activation fusion', () => {
     // blocks.2's shift is trained: it joins the folded conv bias, and the backward pass reads the
     // relu's output mask, not the conv output, so that conv fuses too
     expect(fused(lastBlock)).toBe(3);
-    // a trained conv weight needs its input, not its output: its conv fuses as well, but the BN
-    // between a trained conv and its relu is not folded, so nothing fuses there
+    // a trained conv weight keeps its BN (not folded): the BN takes the relu instead
     const trainedConv = parseScheme({ rules: [{ params: 'head.*', update: 'full' }, { params: 'blocks.2.conv.weight', update: 'full' }] });
     expect(fused(trainedConv)).toBe(2);
+    const bnFused = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: trainedConv, optimizer: { kind: 'sgd', lr: 0.1 } }).graph.nodes.filter(
+      (n) => n.op === 'batch_norm' && (n.attrs as { activation?: string }).activation === 'relu',
+    );
+    expect(bnFused.map((n) => n.name)).toEqual(['blocks.2.bn']);
     // same numbers as the unfused program
     const feedsNow = feeds();
     const a = await Program.create(compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: headOnly }).graph, new CpuBackend()).step(feedsNow);

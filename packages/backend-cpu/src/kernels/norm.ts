@@ -40,9 +40,15 @@ function batchNorm(inputs: readonly CpuTensor[], outputs: readonly CpuTensor[], 
     }
     const k = scale[c]! / Math.sqrt(variance + a.epsilon);
     const shift = bias[c]! - mean * k;
+    const hi = a.activation === 'relu6' ? 6 : Infinity;
     for (let o = 0; o < d.outer; o++) {
       const base = (o * d.channels + c) * d.inner;
-      for (let i = base; i < base + d.inner; i++) y[i] = x[i]! * k + shift;
+      if (!a.activation) for (let i = base; i < base + d.inner; i++) y[i] = x[i]! * k + shift;
+      else
+        for (let i = base; i < base + d.inner; i++) {
+          const v = x[i]! * k + shift; // fused relu / relu6 (NaN passes, as clip)
+          y[i] = v < 0 ? 0 : v > hi ? hi : v;
+        }
     }
   }
 }

@@ -17,6 +17,11 @@ export type BatchNormAttrs = {
   epsilon: number;
   /** true: normalize with the batch statistics (and output them); false: with the given mean/var. */
   training: boolean;
+  /**
+   * Fused activation on the output (inference-mode only; set by the fusion pass after autodiff,
+   * where the backward pass reads the activation's output, not the normalized value).
+   */
+  activation?: 'relu' | 'relu6' | null;
 };
 export type LayerNormAttrs = {
   /** First normalized axis (may be negative); normalization runs over axes axis..rank-1. */
@@ -92,7 +97,8 @@ export const normOps: { [K in keyof NormOpsAttrs]: OpDef<NormOpsAttrs[K]> } = {
     // One batch_norm_grad gives dx, dscale, dbias in both modes. In training mode the batch
     // statistics are outputs too; their cotangents (usually null) add d mu/dx = 1/n and
     // d v/dx = 2 (x - mu) / n, n being the number of elements per channel.
-    vjp: (b, { inputs: [x, scale, , runMean, runVar], outputs, attrs, needs }, [gy, gMean, gVar]) => {
+    vjp: (b, { inputs: [x, scale, , runMean, runVar], outputs, attrs, needs, name }, [gy, gMean, gVar]) => {
+      if (attrs.activation) throw new PockError('internal', 'a batch_norm with a fused activation has no gradient rule: fusion runs after autodiff', { op: 'batch_norm', node: name });
       const { epsilon, training } = attrs;
       const mean = training ? outputs[1]! : runMean!;
       const variance = training ? outputs[2]! : runVar!;

@@ -1,12 +1,13 @@
 /**
- * Operator fusion (PockEngine §3.3): conv2d followed by relu or relu6 becomes one conv2d with a
- * fused activation, which backends apply in their output epilogue (one pass over memory
+ * Operator fusion (PockEngine §3.3): conv2d (or inference-mode batch_norm) followed by relu or
+ * relu6 becomes one op with a fused activation, which backends apply in their output epilogue (one pass over memory
  * instead of two, and no pre-activation tensor). Runs after autodiff, on convs whose output
  * nothing else reads — e.g. every conv below the lowest trained layer.
  */
 import { Rewrite, producers, useCounts } from '../ir/edit.js';
 import type { Graph } from '../ir/graph.js';
 import type { ConvAttrs } from '../ops/conv.js';
+import type { BatchNormAttrs } from '../ops/norm.js';
 
 export function fuseConvActivation(g: Graph): Graph {
   const uses = useCounts(g);
@@ -22,8 +23,13 @@ export function fuseConvActivation(g: Graph): Graph {
     }
     if (!kind) return;
     const conv = prod.get(act.inputs[0]!);
-    if (!conv || conv.op !== 'conv2d' || (conv.attrs as ConvAttrs).activation || uses.get(act.inputs[0]!) !== 1) return;
-    const fused = rw.at(index, () => rw.b.scoped(conv.name, () => rw.b.op1('conv2d', conv.inputs, { ...(conv.attrs as ConvAttrs), activation: kind })));
+    if (!conv || uses.get(act.inputs[0]!) !== 1 || conv.outputs.length !== 1) return;
+    let fused: number;
+    if (conv.op === 'conv2d' && !(conv.attrs as ConvAttrs).activation)
+      fused = rw.at(index, () => rw.b.scoped(conv.name, () => rw.b.op1('conv2d', conv.inputs, { ...(conv.attrs as ConvAttrs), activation: kind })));
+    else if (conv.op === 'batch_norm' && !(conv.attrs as BatchNormAttrs).training && !(conv.attrs as BatchNormAttrs).activation)
+      fused = rw.at(index, () => rw.b.scoped(conv.name, () => rw.b.op1('batch_norm', conv.inputs, { ...(conv.attrs as BatchNormAttrs), activation: kind })));
+    else return;
     rw.drop(conv, act);
     rw.redirect(act.outputs[0]!, fused);
   });
