@@ -60,7 +60,7 @@ function isNode(): boolean {
 async function defaultThreads(): Promise<number> {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
-  if (isNode()) return (await import('node:os')).availableParallelism();
+  if (isNode()) return ((await nodeImport('node:os')) as typeof import('node:os')).availableParallelism();
   return 1;
 }
 
@@ -132,4 +132,12 @@ export function disposeFastKernels(): void {
   currentPool?.dispose();
   currentPool = null;
   current = null;
+}
+
+/**
+ * Imports a Node built-in only when running in Node. The specifier is not a literal, so browser
+ * bundlers leave it alone (a literal `import('node:os')` fails a browser bundle even if never run).
+ */
+export function nodeImport(specifier: string): Promise<unknown> {
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ specifier);
 }
