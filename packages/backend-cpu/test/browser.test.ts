@@ -16,6 +16,20 @@ const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => 
 const src = (p: string) => fileURLToPath(new URL(`../../${p}/src/index.ts`, import.meta.url));
 
 describe('in a browser', () => {
+  it.each(['core', 'backend-cpu', 'frontend-onnx', 'frontend-tfjs', 'frontend-jax'])('@pockengine/%s bundles for the browser (no Node-only imports)', async (pkg) => {
+    const r = await build({
+      entryPoints: [src(pkg)],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      alias: { '@pockengine/core': src('core') },
+      logLevel: 'silent',
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.outputFiles[0]!.text.length).toBeGreaterThan(1000);
+  });
+
   it.skipIf(!CHROMIUM)(`trains an MLP in headless Chromium${CHROMIUM ? '' : ' (skipped: no /usr/bin/chromium; apt-get install chromium)'}`, async () => {
     const bundle = await build({
       entryPoints: [fileURLToPath(new URL('./browser/entry.ts', import.meta.url))],
