@@ -11,28 +11,8 @@ export interface CpuTensor {
 }
 
 export function cpuAlloc(dtype: DType, shape: Shape): CpuTensor {
-  const n = size(shape);
-  let data: CpuData;
-  switch (dtype) {
-    case 'float32':
-      data = new Float32Array(n);
-      break;
-    case 'float64':
-    case 'int64':
-      data = new Float64Array(n);
-      break;
-    case 'int32':
-      data = new Int32Array(n);
-      break;
-    case 'bool':
-    case 'uint8':
-      data = new Uint8Array(n);
-      break;
-    case 'int8':
-      data = new Int8Array(n);
-      break;
-  }
-  return { dtype, shape, data };
+  // element sizes match byteSize (int64 is held as float64: 8 bytes either way)
+  return cpuView(new ArrayBuffer(size(shape) * byteSize(dtype)), 0, dtype, shape);
 }
 
 export function cpuBytes(t: CpuTensor): number {

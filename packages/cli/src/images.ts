@@ -8,6 +8,7 @@ import { extname, join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { PockError, tensor, type Dataset } from '@pockengine/core';
+import { resizeBilinear } from './resize.js';
 
 export interface ImageSpec {
   input: string;
@@ -52,27 +53,16 @@ export function loadImageFolder(dir: string, spec: ImageSpec): { data: Dataset; 
   const y = new BigInt64Array(files.length);
   files.forEach(([file, label], n) => {
     const img = decode(file);
-    for (let i = 0; i < H; i++) {
-      const fy = Math.min(Math.max(((i + 0.5) * img.height) / H - 0.5, 0), img.height - 1);
-      const y0 = Math.floor(fy);
-      const y1 = Math.min(y0 + 1, img.height - 1);
-      const wy = fy - y0;
+    const rgba = resizeBilinear(img.data, img.height, img.width, 4, H, W);
+    for (let i = 0; i < H; i++)
       for (let j = 0; j < W; j++) {
-        const fx = Math.min(Math.max(((j + 0.5) * img.width) / W - 0.5, 0), img.width - 1);
-        const x0 = Math.floor(fx);
-        const x1 = Math.min(x0 + 1, img.width - 1);
-        const wx = fx - x0;
-        const px = (yy: number, xx: number, c: number) => img.data[(yy * img.width + xx) * 4 + c]!;
+        const px = (i * W + j) * 4;
         for (let c = 0; c < C; c++) {
-          const src = (ch: number) =>
-            ((1 - wy) * ((1 - wx) * px(y0, x0, ch) + wx * px(y0, x1, ch)) + wy * ((1 - wx) * px(y1, x0, ch) + wx * px(y1, x1, ch))) / 255;
-          let v = C === 1 ? (src(0) + src(1) + src(2)) / 3 : src(c);
+          let v = (C === 1 ? (rgba[px]! + rgba[px + 1]! + rgba[px + 2]!) / 3 : rgba[px + c]!) / 255;
           if (spec.normalize === 'imagenet' && C === 3) v = (v - MEAN[c]!) / STD[c]!;
-          const o = spec.layout === 'nhwc' ? ((n * H + i) * W + j) * C + c : ((n * C + c) * H + i) * W + j;
-          x[o] = v;
+          x[spec.layout === 'nhwc' ? ((n * H + i) * W + j) * C + c : ((n * C + c) * H + i) * W + j] = v;
         }
       }
-    }
     y[n] = BigInt(label);
   });
   const shape = spec.layout === 'nhwc' ? [files.length, H, W, C] : [files.length, C, H, W];

@@ -2,13 +2,13 @@
  * Model files the CLI understands, by kind: `.onnx` (PyTorch exports), TF.js `model.json`,
  * and jax-js modules (`.mjs` / `.js` default-exporting { apply, params, inputs }).
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { PockError, writeSafetensors, type Graph, type Tensor } from '@pockengine/core';
 import { decodeOnnx, exportOnnx, exportWeights } from '@pockengine/frontend-onnx';
 import { loadOnnxFile } from '@pockengine/frontend-onnx/node';
 import { exportSafetensors, loadJaxModel, traceJax } from '@pockengine/frontend-jax/node';
-import { exportLayersModel, loadTfjsModel, type TfjsModelJson } from '@pockengine/frontend-tfjs/node';
+import { exportLayersModel, loadTfjsModel, saveTfjsModel, type TfjsModelJson } from '@pockengine/frontend-tfjs/node';
 
 export type ModelKind = 'onnx' | 'tfjs' | 'jax';
 
@@ -23,7 +23,7 @@ export interface LoadedModel {
   file: string;
   graph: Graph;
   /** Writes the model with updated weights in its own format; returns the files written. */
-  save(weights: ReadonlyMap<string, Tensor>, outDir: string): string[];
+  save(weights: ReadonlyMap<string, Tensor>, outDir: string): Promise<string[]>;
   /** A summary line for reports (opset, producer, ...). */
   describe: string;
 }
@@ -61,7 +61,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
       file: path,
       graph: m.graph,
       describe: `ONNX IR ${m.irVersion}, opset ${m.opset}, producer '${m.producer}', ${m.mapped} nodes mapped, ${m.folded} folded at import`,
-      save: (weights, outDir) => {
+      save: async (weights, outDir) => {
         const original = new Uint8Array(readFileSync(path));
         const stem = basename(path, '.onnx');
         const onnx = `${outDir}/${stem}.tuned.onnx`;
@@ -74,9 +74,6 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
   }
   return loadOtherKinds(kind, path, opts);
 }
-
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 
 export function writeOut(path: string, bytes: Uint8Array | string): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -96,17 +93,13 @@ async function loadTfjs(path: string, opts: LoadOptions): Promise<LoadedModel> {
     file: path,
     graph: r.graph,
     describe: `TF.js ${r.kind} model${r.outputIsLogitsOfSoftmax ? ' (final softmax fused into the loss)' : ''}`,
-    save: (weights, outDir) => {
+    save: async (weights, outDir) => {
       if (r.kind !== 'layers') {
         const st = `${outDir}/weights.tuned.safetensors`;
         writeOut(st, writeSafetensors(new Map(weights), { format: 'pockengine-tfjs/1' }));
         return [st];
       }
-      const exported = exportLayersModel(modelJson, weights);
-      const shard = exported.modelJson.weightsManifest?.[0]?.paths[0] ?? 'group1-shard1of1.bin';
-      writeOut(`${outDir}/${shard}`, new Uint8Array(exported.weightData));
-      writeOut(`${outDir}/model.json`, JSON.stringify(exported.modelJson));
-      return [`${outDir}/model.json`, `${outDir}/${shard}`];
+      return [await saveTfjsModel(outDir, exportLayersModel(modelJson, weights))];
     },
   };
 }
@@ -125,7 +118,7 @@ async function loadJax(path: string, opts: LoadOptions): Promise<LoadedModel> {
     file: path,
     graph: t.graph,
     describe: `jax-js module, ${t.params.length} params, ${prims} primitive kinds traced`,
-    save: (weights, outDir) => {
+    save: async (weights, outDir) => {
       const stem = basename(path).replace(/\.(m?js|cjs)$/, '');
       const st = `${outDir}/${stem}.tuned.safetensors`;
       writeOut(st, exportSafetensors(weights, { format: 'pockengine-jax/1', model: basename(path) }));

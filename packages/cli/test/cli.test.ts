@@ -5,20 +5,15 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSafetensors, writeNpy, writeSafetensors, type Tensor } from '@pockengine/core';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readSafetensors, writeNpy } from '@pockengine/core';
+import { describe, expect, it } from 'vitest';
+import { captureOutput } from './capture.js';
 import { main } from '../src/main.js';
 import { compare, haveModels, loadRef, MODELS } from '../../frontend-onnx/test/refs.js';
 import { buildModel, node } from '../../frontend-onnx/test/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pockengine-cli-'));
-let logs: string[] = [];
-
-beforeEach(() => {
-  logs = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
-});
-afterEach(() => vi.restoreAllMocks());
+const printed = captureOutput();
 
 describe.runIf(haveModels)('pockengine CLI', () => {
   it.each([
@@ -64,10 +59,10 @@ describe.runIf(haveModels)('pockengine CLI', () => {
     const scheme = join(dir, 'last.json');
     writeFileSync(scheme, JSON.stringify({ rules: [{ params: 'classifier.*', update: 'full' }, { params: 'blocks.1[34].*', update: 'full' }] }));
     expect(await main(['compile', MODELS + 'mcunet_tiny.onnx', '--shape', 'input=8x3x96x96', '--scheme', scheme, '--json'])).toBe(0);
-    const sparse = JSON.parse(logs.join('\n'));
-    logs = [];
+    const sparse = JSON.parse(printed.text());
+    printed.clear();
     expect(await main(['compile', MODELS + 'mcunet_tiny.onnx', '--shape', 'input=8x3x96x96', '--json'])).toBe(0);
-    const full = JSON.parse(logs.join('\n'));
+    const full = JSON.parse(printed.text());
     expect(sparse.memory.peakBytes).toBeLessThan(full.memory.peakBytes);
     expect(sparse.prunedBackwardOps.conv2d_grad_weight).toBeGreaterThan(30);
     expect(Object.keys(sparse.memory.breakdown).sort()).toEqual(['gradients', 'inputs', 'optimizerState', 'parameters', 'savedActivations', 'workspace']);
@@ -76,7 +71,7 @@ describe.runIf(haveModels)('pockengine CLI', () => {
   it('plan picks a scheme within the budget', async () => {
     const out = join(dir, 'planned.json');
     expect(await main(['plan', MODELS + 'mcunet_tiny.onnx', '--shape', 'input=4x3x64x64', '--budget', '3MB', '--out', out, '--json'])).toBe(0);
-    const r = JSON.parse(logs.join('\n'));
+    const r = JSON.parse(printed.text());
     expect(r.peakBytes).toBeLessThanOrEqual(3e6);
     expect(r.scheme.rules.length).toBeGreaterThan(0);
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(r.scheme);
@@ -93,19 +88,17 @@ describe.runIf(haveModels)('pockengine CLI', () => {
       } as never),
     );
     expect(await main(['inspect', bad])).toBe(1);
-    const text = logs.join('\n');
+    const text = printed.text();
     expect(text).toContain('Celu');
     expect(text).toContain('Hardmax');
   });
 
   it('inspect summarises a model', async () => {
     expect(await main(['inspect', MODELS + 'bert_tiny.onnx', '--shape', 'input_ids=2x32', '--shape', 'attention_mask=2x32', '--json'])).toBe(0);
-    const r = JSON.parse(logs.join('\n'));
+    const r = JSON.parse(printed.text());
     expect(r.parameters.count).toBe(108354);
     expect(r.flops.trainingStep).toBeGreaterThan(r.flops.forward);
     expect(r.outputs[0].shape).toEqual([2, 2]);
   });
 });
 
-void writeSafetensors;
-void ({} as Tensor);

@@ -7,17 +7,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { PNG } from 'pngjs';
 import { rng } from '@pockengine/core';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureOutput } from './capture.js';
 import { main } from '../src/main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pockengine-img-'));
-let logs: string[] = [];
-beforeEach(() => {
-  logs = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-});
-afterEach(() => vi.restoreAllMocks());
+const printed = captureOutput();
 
 /** 24x24 PNGs of a red, green or blue square at a random place on a noisy background. */
 function writeImages(root: string, perClass: number): void {
@@ -64,7 +59,7 @@ describe('pockengine train on an image folder', () => {
     const out = join(dir, 'tuned');
     const code = await main(['train', join(modelDir, 'model.json'), '--data', images, '--epochs', '30', '--batch', '8', '--optimizer', 'adam', '--lr', '0.05', '--val', '0.25', '--out', out]);
     expect(code).toBe(0);
-    const text = logs.join('\n');
+    const text = printed.text();
     expect(text).toContain('images: 60 in 3 classes (blue, green, red), 16x16 nhwc');
     const acc = (label: string) => Number(new RegExp(`${label}:\\s+([\\d.]+)% accuracy`).exec(text)![1]);
     expect(acc('held-out after')).toBeGreaterThan(acc('held-out before'));

@@ -4,18 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSafetensors, rng, tensor, writeNpy } from '@pockengine/core';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureOutput } from './capture.js';
 import { main } from '../src/main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pockengine-train-'));
 const fixture = fileURLToPath(new URL('./fixtures/jax-mlp.mjs', import.meta.url));
-let logs: string[] = [];
-beforeEach(() => {
-  logs = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-});
-afterEach(() => vi.restoreAllMocks());
+const printed = captureOutput();
 
 /** Three Gaussian blobs in 2-D. */
 function blobs(folder: string, n: number): void {
@@ -42,7 +37,7 @@ describe('pockengine train', () => {
     const out = join(dir, 'tuned');
     const code = await main(['train', fixture, '--data', data, '--scheme', scheme, '--epochs', '15', '--batch', '8', '--lr', '0.1', '--out', out]);
     expect(code).toBe(0);
-    const text = logs.join('\n');
+    const text = printed.text();
     const acc = (label: string) => Number(new RegExp(`${label}:\\s+([\\d.]+)% accuracy`).exec(text)![1]);
     expect(acc('held-out after')).toBeGreaterThan(acc('held-out before'));
     expect(acc('held-out after')).toBeGreaterThanOrEqual(90);

@@ -25,11 +25,8 @@ export interface GemmCall {
   bias: number;
 }
 
-/** One group of one image: x holds `channels` planes h x w, col is (channels*kh*kw) x (oh*ow). */
-export interface Im2colCall {
-  x: number;
-  col: number;
-  channels: number;
+/** Input and output plane sizes, kernel, strides, dilations and leading pads of a sliding window. */
+export interface WindowGeometry {
   h: number;
   w: number;
   oh: number;
@@ -44,11 +41,18 @@ export interface Im2colCall {
   padLeft: number;
 }
 
+/** One group of one image: x holds `channels` planes h x w, col is (channels*kh*kw) x (oh*ow). */
+export interface Im2colCall extends WindowGeometry {
+  x: number;
+  col: number;
+  channels: number;
+}
+
 /**
  * A depthwise conv (groups = channels, one filter per channel) over the whole batch.
  * forward: x, weights, bias -> y; grad_input: dy, weights -> y (= dx); grad_weight: x, dy -> y (= dw).
  */
-export interface DepthwiseCall {
+export interface DepthwiseCall extends WindowGeometry {
   x: number;
   weights: number;
   bias: number;
@@ -56,18 +60,6 @@ export interface DepthwiseCall {
   dy: number;
   batch: number;
   channels: number;
-  h: number;
-  w: number;
-  oh: number;
-  ow: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-  padTop: number;
-  padLeft: number;
   flags: number;
 }
 

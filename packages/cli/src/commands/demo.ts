@@ -7,13 +7,13 @@
  * the planned and measured peak memory next to full backprop's plan; writes the tuned model as a
  * TF.js layers model, reloads it with TF.js and checks that it predicts what we predict.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { Program, compileTrainingGraph, findBlocks, fineTune, lastBlocksScheme, lowerToPlan, type SparseScheme } from '@pockengine/core';
-import { exportLayersModel } from '@pockengine/frontend-tfjs';
+import { exportLayersModel, saveTfjsModel } from '@pockengine/frontend-tfjs/node';
 import { fmtBytes, num, one, type Args } from '../args.js';
 import { backendFactory } from '../backends.js';
 import { lineChartSvg } from '../chart.js';
@@ -82,13 +82,9 @@ export async function demo(a: Args): Promise<number> {
   // the tuned model, as a TF.js layers model
   const c = model.values.find((v) => v.name === `${HEAD}/kernel`)!.shape[0]!;
   const exported = exportLayersModel(tunedModelJson(modelJson, 10, c, res), r.weights);
-  const dir = join(out, 'mobilenet_v2_digits');
-  mkdirSync(dir, { recursive: true });
-  const shard = exported.modelJson.weightsManifest![0]!.paths[0]!;
-  writeFileSync(join(dir, shard), new Uint8Array(exported.weightData));
-  writeFileSync(join(dir, 'model.json'), JSON.stringify(exported.modelJson));
+  const modelPath = await saveTfjsModel(join(out, 'mobilenet_v2_digits'), exported);
   writeFileSync(join(out, 'loss.svg'), lineChartSvg('MobileNetV2 (nsfwjs) -> digits: sparse fine-tuning loss', [{ name: 'training loss', values: r.losses }]));
-  console.log(`  wrote ${join(dir, 'model.json')} (+ ${shard}) and ${join(out, 'loss.svg')}`);
+  console.log(`  wrote ${modelPath} (+ its weight shard) and ${join(out, 'loss.svg')}`);
 
   // reload in TF.js and compare predictions on held-out digits
   await tf.setBackend('cpu');

@@ -91,7 +91,7 @@ export async function train(a: Args): Promise<number> {
   console.log(`step time: median ${med.toFixed(1)} ms`);
   console.log(`peak memory: planned ${fmtBytes(res.memory.peakBytes)}, measured ${fmtBytes(res.measuredPeakBytes)}; full backprop would plan ${fmtBytes(full.peakBytes)} (${(full.peakBytes / res.memory.peakBytes).toFixed(1)}x)`);
   const out = one(a, 'out') ?? 'out/tuned';
-  const files = m.save(res.weights, out);
+  const files = await m.save(res.weights, out);
   const chart = join(out, 'loss.svg');
   writeOut(chart, lineChartSvg(`fine-tuning ${path}`, [{ name: scheme ? 'sparse scheme' : 'full backprop', values: res.losses }]));
   console.log(`wrote ${[...files, chart].join(', ')}`);

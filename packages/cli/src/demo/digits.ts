@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { PockError, tensor, type Dataset } from '@pockengine/core';
+import { resizeBilinear } from '../resize.js';
 
 const require = createRequire(import.meta.url);
 
@@ -12,25 +13,10 @@ interface Mnist {
   [digit: number]: { range(start: number, end: number): number[][]; length: number };
 }
 
-/** Bilinear resize of one 28x28 image to res x res, tiled to 3 channels, into `out` at `offset`. */
+/** One 28x28 grey digit resized to res x res and tiled to 3 channels, into `out` at `offset`. */
 function resizeTile(src: ArrayLike<number>, res: number, out: Float32Array, offset: number): void {
-  const S = 28;
-  for (let y = 0; y < res; y++) {
-    const fy = Math.min(Math.max(((y + 0.5) * S) / res - 0.5, 0), S - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, S - 1);
-    const wy = fy - y0;
-    for (let x = 0; x < res; x++) {
-      const fx = Math.min(Math.max(((x + 0.5) * S) / res - 0.5, 0), S - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, S - 1);
-      const wx = fx - x0;
-      const v =
-        (1 - wy) * ((1 - wx) * src[y0 * S + x0]! + wx * src[y0 * S + x1]!) + wy * ((1 - wx) * src[y1 * S + x0]! + wx * src[y1 * S + x1]!);
-      const o = offset + (y * res + x) * 3;
-      out[o] = out[o + 1] = out[o + 2] = v;
-    }
-  }
+  const grey = resizeBilinear(src, 28, 28, 1, res, res);
+  for (let i = 0; i < grey.length; i++) out[offset + 3 * i] = out[offset + 3 * i + 1] = out[offset + 3 * i + 2] = grey[i]!;
 }
 
 /**

@@ -20,6 +20,8 @@ interface Bound<B> {
   kernel: BoundKernel<B>;
   inputs: B[];
   outputs: B[];
+  /** `phase:op`, the profiling key */
+  label: string;
 }
 
 export class Program<B = unknown> {
@@ -60,17 +62,16 @@ export class Program<B = unknown> {
       kernel: kernels[k]!,
       inputs: s.inputs.map((i) => this.buf(i)),
       outputs: s.outputs.map((o) => this.buf(o)),
+      label: `${nodePhase(s.name)}:${s.op}`,
     }));
   }
 
   private runProfiled(prof: Map<string, { ms: number; calls: number }>): void {
-    const runs = this.plan.steps.filter((s) => s.kind === 'run');
-    this.bound.forEach((b, k) => {
-      const s = runs[k]!;
+    this.bound.forEach((b) => {
       const t0 = performance.now();
       b.kernel(b.inputs, b.outputs);
       const ms = performance.now() - t0;
-      const key = `${nodePhase(s.name)}:${s.op}`;
+      const key = b.label;
       const e = prof.get(key) ?? { ms: 0, calls: 0 };
       e.ms += ms;
       e.calls++;
@@ -102,10 +103,7 @@ export class Program<B = unknown> {
   static create<B>(graph: Graph, backend: Backend<B>): Program<B> {
     const plan = lowerToPlan(graph, { alignment: backend.arenaAlignment });
     const missing: string[] = [];
-    const kernels: BoundKernel<B>[] = [];
-    const initKernels: BoundKernel<B>[] = [];
-    for (const s of [...plan.initSteps, ...plan.steps]) {
-      if (s.kind !== 'run') continue;
+    const bind = (s: Extract<Plan['steps'][number], { kind: 'run' }>): BoundKernel<B> => {
       const spec = {
         op: s.op,
         attrs: s.attrs,
@@ -116,8 +114,10 @@ export class Program<B = unknown> {
       };
       const kernel = backend.prepare(spec);
       if (!kernel) missing.push(`${s.op}(${spec.inputs.map((t) => `${t.dtype}${fmtShape(t.shape)}`).join(', ')}) at '${s.name}'`);
-      else (plan.initSteps.includes(s as (typeof plan.initSteps)[number]) ? initKernels : kernels).push(kernel);
-    }
+      return kernel!;
+    };
+    const initKernels = plan.initSteps.map(bind);
+    const kernels = plan.steps.flatMap((s) => (s.kind === 'run' ? [bind(s)] : []));
     if (missing.length) {
       const uniq = [...new Set(missing)];
       throw new PockError(
