@@ -19,13 +19,18 @@ export class CpuBackend implements Backend<CpuTensor> {
   /** The implementation bound to each op instance, and the times that decided it. */
   readonly choices: KernelChoice[] = [];
 
+  private readonly poison: boolean;
+
   /**
    * `kernels`: one table, or several implementations to switch between per op instance by
    * measuring (e.g. `[{ name: 'js', kernels: CPU_KERNELS }, { name: 'wasm-simd', kernels: FAST_KERNELS }]`).
+   * `poisonOutputs` (tests): fill every fresh output with NaN (0xff bytes) before its kernel runs,
+   * so a kernel that reads or leaves unwritten part of its output shows up as NaNs.
    */
-  constructor(kernels: Partial<CpuKernelTable> | readonly KernelImpl[] = CPU_KERNELS) {
+  constructor(kernels: Partial<CpuKernelTable> | readonly KernelImpl[] = CPU_KERNELS, opts: { poisonOutputs?: boolean } = {}) {
     this.impls = Array.isArray(kernels) ? [...kernels] : [{ name: 'js', kernels: kernels as Partial<CpuKernelTable> }];
     this.name = this.impls.length > 1 ? `cpu(${this.impls.map((i) => i.name).join('|')})` : 'cpu';
+    this.poison = opts.poisonOutputs ?? false;
   }
 
   prepare(spec: KernelSpec): BoundKernel<CpuTensor> | undefined {
@@ -34,10 +39,12 @@ export class CpuBackend implements Backend<CpuTensor> {
     this.choices.push(chosen.choice);
     const k = chosen.kernel;
     const attrs = spec.attrs;
-    // arena buffers hold stale data: kernels accumulate into their outputs, so clear the fresh ones
-    const clear = spec.outputs.map((_, i) => (spec.inPlace?.[i] ?? null) === null);
+    // Kernels write every element of their outputs (arena buffers hold stale data; a kernel that
+    // accumulates zeroes its output first), so nothing is cleared here.
+    if (!this.poison) return (inputs, outputs) => k(inputs, outputs, attrs);
+    const fresh = spec.outputs.map((_, i) => (spec.inPlace?.[i] ?? null) === null);
     return (inputs, outputs) => {
-      for (let i = 0; i < outputs.length; i++) if (clear[i]) outputs[i]!.data.fill(0);
+      for (let i = 0; i < outputs.length; i++) if (fresh[i]) poisonTensor(outputs[i]!);
       k(inputs, outputs, attrs);
     };
   }
@@ -96,4 +103,9 @@ export class CpuBackend implements Backend<CpuTensor> {
   resetPeak(): void {
     this.peak = this.live;
   }
+}
+
+/** Fills a tensor's bytes with 0xff: NaN for floats, -1 / 255 / true for integers and bools. */
+function poisonTensor(t: CpuTensor): void {
+  new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).fill(0xff);
 }

@@ -212,7 +212,7 @@ describe('conv + activation fusion', () => {
     const headOnly = parseScheme({ rules: [{ params: 'head.*', update: 'full' }] });
     const lastBlock = parseScheme({ rules: [{ params: 'head.*', update: 'full' }, { params: 'blocks.2.bn.bias', update: 'full' }] });
     const fused = (s: typeof headOnly) =>
-      compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: s, optimizer: { kind: 'sgd', lr: 0.1 } }).graph.nodes.filter(
+      compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: s, optimizer: { kind: 'sgd', lr: 0.1 }, microBatches: 1 }).graph.nodes.filter(
         (n) => n.op === 'conv2d' && (n.attrs as { activation?: string }).activation === 'relu',
       ).length;
     expect(fused(headOnly)).toBe(3);

@@ -42,3 +42,4 @@ export { searchScheme, schemeFromLevels, LEVELS, type Level, type SearchOptions,
 export { datasetSize, takeRows, subset, permutation, splitDataset, batches, type Dataset } from './train/dataset.js';
 export { fineTune, Evaluator, countCorrect, type FineTuneOptions, type FineTuneResult, type Evaluation, type StepInfo } from './train/fine-tune.js';
 export { fuseConvActivation } from './passes/fuse.js';
+export { microBatch, microBatchFrozenPrefix, type MicroBatches } from './passes/micro-batch.js';

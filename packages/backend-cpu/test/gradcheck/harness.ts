@@ -102,7 +102,8 @@ export async function gradCheck<K extends OpName>(op: K, c: GradCase<K>, seed = 
   const data = c.inputs.map((s, i) => makeData(s, seed + i));
   const wrt = c.wrt ?? c.inputs.map((s, i) => (isFloat(s.dtype ?? 'float64') ? i : -1)).filter((i) => i >= 0);
   const built = buildLossGraph(op, c, data, wrt, seed);
-  const be = new CpuBackend();
+  // poisoned outputs: a kernel that relies on zeroed memory or skips elements yields NaNs here
+  const be = new CpuBackend(undefined, { poisonOutputs: true });
 
   // analytic: one gradient program
   const { graph: joint, grads } = gradients(built.graph, built.loss, built.inputs.filter((_, i) => wrt.includes(i)));
@@ -151,7 +152,7 @@ export async function forwardCheck<K extends OpName>(op: K, c: ForwardCase<K>): 
   const ins = c.inputs.map((s, i) => b.constant(makeData(s, i), `c${i}`));
   const outs = b.op(op, ins, c.attrs);
   outs.forEach((o, k) => b.output(`y${k}`, o));
-  const res = await Program.create(b.build(), new CpuBackend()).step({});
+  const res = await Program.create(b.build(), new CpuBackend(undefined, { poisonOutputs: true })).step({});
   let worst = 0;
   c.expected.forEach((exp, k) => {
     const got = res[`y${k}`]!.data;

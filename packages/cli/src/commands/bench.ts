@@ -1,10 +1,13 @@
 /**
- * `pockengine bench MODEL --shape ... [--scheme S] [--steps N] [--optimizer sgd|adam] [--backend cpu] [--json]`
+ * `pockengine bench MODEL --shape ... [--scheme S] [--steps N] [--optimizer sgd|adam] [--backend cpu] [--json]
+ *   [--cpuprofile FILE]` (a V8 CPU profile of the timed steps only, for Chrome DevTools / speedscope)
  * Times training steps on a synthetic batch; prints one JSON object: median and min ms per
  * step, planned peak bytes, the backend's measured peak, and the process's peak RSS.
  */
 import { Program, compileTrainingGraph } from '@pockengine/core';
-import { flag, fmtBytes, num, oneOf, shapes, type Args } from '../args.js';
+import { flag, fmtBytes, num, one, oneOf, shapes, type Args } from '../args.js';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { syntheticBatch } from '../contribution.js';
 import { loadModel } from '../load-model.js';
 import { lossFromArgs, optimizerFromArgs, schemeFromArgs } from '../options.js';
@@ -24,12 +27,15 @@ export async function bench(a: Args): Promise<number> {
   const compileMs = performance.now() - t0;
   const feeds = syntheticBatch(m.graph, loss, 1);
   await prog.step(feeds); // warm-up
+  const cpuProfile = one(a, 'cpuprofile');
+  const session = cpuProfile ? await startCpuProfile() : null;
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const s = performance.now();
     await prog.step(feeds);
     times.push(performance.now() - s);
   }
+  if (session && cpuProfile) await stopCpuProfile(session, cpuProfile);
   times.sort((x, y) => x - y);
   // one more step with per-op timing: where the time goes
   prog.profile = new Map();
@@ -56,4 +62,19 @@ export async function bench(a: Args): Promise<number> {
     );
   if (!flag(a, 'json')) for (const p of profile) console.log(`  ${p.op.padEnd(34)} ${p.ms.toFixed(1).padStart(8)} ms  ${(100 * p.share).toFixed(1).padStart(5)}%  (${p.calls} calls)`);
   return 0;
+}
+
+async function startCpuProfile(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopCpuProfile(session: Session, file: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  writeFileSync(file, JSON.stringify(profile));
+  session.disconnect();
 }

@@ -87,6 +87,11 @@ export function relu(b: GraphBuilder, x: ValueId): ValueId {
   return b.op1('relu', [x], {});
 }
 
+/** min(max(x, 0), 6), MobileNet's activation. */
+export function relu6(b: GraphBuilder, x: ValueId): ValueId {
+  return b.op1('clip', [x], { min: 0, max: 6 });
+}
+
 /** Mean over the spatial axes of an NCHW tensor, giving [N, C]. */
 export function globalAvgPool(b: GraphBuilder, x: ValueId): ValueId {
   return b.op1('reduce_mean', [x], { axes: [2, 3], keepdims: false });

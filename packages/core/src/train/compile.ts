@@ -3,7 +3,8 @@
  * (forward + loss + backward + optimizer updates), as a chain of pure graph -> graph stages:
  *
  *   withLoss -> gradients (sparse: only trained params, only their channels) -> withOptimizer
- *   -> dce -> cse -> pushRowSelections -> activationMasks -> dce -> fuseConvActivation -> reorderUpdates -> verify
+ *   -> dce -> cse -> pushRowSelections -> activationMasks -> dce -> fuseConvActivation -> reorderUpdates
+ *   -> microBatchFrozenPrefix -> verify
  */
 import { gradients } from '../autodiff/vjp.js';
 import { PockError } from '../errors.js';
@@ -15,6 +16,7 @@ import { cse } from '../passes/cse.js';
 import { dce } from '../passes/dce.js';
 import { foldFrozenBatchNorm } from '../passes/fold-bn.js';
 import { fuseConvActivation } from '../passes/fuse.js';
+import { microBatchFrozenPrefix, type MicroBatches } from '../passes/micro-batch.js';
 import { reorderUpdates } from '../passes/reorder.js';
 import { pushRowSelections, selectRows } from '../passes/row-select.js';
 import { resolveScheme, type ParamUpdate, type SparseScheme } from '../sparse/scheme.js';
@@ -34,6 +36,12 @@ export interface TrainingOptions {
   keepPrediction?: string;
   /** Run the training-graph optimizations (fold frozen BN, CSE, reordering). Default true. */
   optimize?: boolean;
+  /**
+   * Run the frozen prefix (the inference-only layers below the lowest trained one) in this many
+   * slices of the batch, or 'auto' (default: the count with the lowest planned peak; 1 when it
+   * does not help). 1 turns it off. Needs `optimize`.
+   */
+  microBatches?: MicroBatches;
 }
 
 export interface TrainingGraph {
@@ -110,7 +118,10 @@ export function compileTrainingGraph(model: Graph, opts: TrainingOptions): Train
     g = b.build();
   }
   g = dce(g);
-  if (optimize) g = reorderUpdates(fuseConvActivation(dce(activationMasks(pushRowSelections(cse(g))))));
+  if (optimize) {
+    g = reorderUpdates(fuseConvActivation(dce(activationMasks(pushRowSelections(cse(g))))));
+    g = microBatchFrozenPrefix(g, new Set(trained), opts.microBatches ?? 'auto');
+  }
   verifyGraph(g);
   return { graph: g, trained, updates };
 }
