@@ -114,6 +114,24 @@ describe('sparse backpropagation', () => {
     expect(p.plan.copies.filter((u) => graph.values[u.target]!.role === 'param')).toEqual([]);
   });
 
+  it('writes elementwise results over temporaries that die there (masked gradients, activations)', async () => {
+    const { graph } = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme, optimizer: { kind: 'sgd', lr: 0.1 } });
+    const p = Program.create(graph, new CpuBackend());
+    const temps = [...p.plan.aliases].filter(([, target]) => p.plan.values.get(target)!.role === 'node');
+    // each relu backward (where(mask, dy, 0)) reuses dy's buffer
+    const masked = graph.nodes.filter((n) => n.op === 'where' && n.name.startsWith('grad('));
+    expect(masked.length).toBeGreaterThan(0);
+    for (const n of masked) expect(temps).toContainEqual([n.outputs[0]!, n.inputs[1]!]);
+    for (const [v, t] of temps) {
+      expect(p.plan.memory.offsets.has(v)).toBe(false); // no buffer of its own
+      expect(p.plan.values.get(v)!.bytes).toBe(p.plan.values.get(t)!.bytes);
+    }
+    // the same numbers as the unoptimized program, which writes nothing in place
+    const a = await Program.create(compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme }).graph, new CpuBackend(undefined, { poisonOutputs: true })).step(feeds());
+    const b = await Program.create(compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme, optimize: false }).graph, new CpuBackend()).step(feeds());
+    for (const k of Object.keys(b)) expect(maxDiff(a[k]!, b[k]!), k).toBeLessThan(1e-10);
+  });
+
   it('allocates exactly the planned peak', async () => {
     for (const s of [undefined, scheme]) {
       const { graph } = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: s, optimizer: { kind: 'adam', lr: 0.01 } });

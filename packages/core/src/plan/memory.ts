@@ -6,7 +6,7 @@
  * planner (Pisarchyk & Lee, "Efficient Memory Management for Deep Neural Net Inference", 2020).
  */
 import type { ValueId } from '../ir/graph.js';
-import type { Plan } from './plan.js';
+import { rootOf, type Plan } from './plan.js';
 
 export type MemoryCategory = 'parameters' | 'optimizerState' | 'inputs' | 'savedActivations' | 'gradients' | 'workspace';
 
@@ -57,11 +57,12 @@ export function planMemory(plan: Omit<Plan, 'memory'>, alignment: number): Memor
       lifetimes.set(o, [k, keepToEnd.has(o) ? end : k]);
       producedIn.set(o, phase);
     }
-    for (const i of s.inputs) {
-      const lt = lifetimes.get(i);
+    // a value written in place over a temporary keeps that temporary's buffer alive
+    for (const i of [...s.inputs, ...s.outputs]) {
+      const lt = lifetimes.get(rootOf(plan.aliases, i));
       if (lt) lt[1] = Math.max(lt[1], k);
-      if (phase !== 'forward') readInBackward.add(i);
     }
+    if (phase !== 'forward') for (const i of s.inputs) readInBackward.add(rootOf(plan.aliases, i));
   });
 
   // greedy by size, best fit

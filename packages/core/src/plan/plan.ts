@@ -147,8 +147,35 @@ export function lowerToPlan(g: Graph, opts: LowerOptions = {}): Plan {
     } else copies.push(u);
   }
 
-  // temporaries die after their last read; outputs and copied update values live to the end
+  // An elementwise node writes over a temporary input that dies at it (same shape and dtype): the
+  // masked gradient where(mask, dy, 0) takes dy's buffer, an activation its input's, ... The
+  // kernels read element i of every operand before writing element i of the output.
   const keep = new Set<ValueId>([...outputValues, ...copies.map((u) => u.value)]);
+  const updateTargets = new Set(g.updates.map((u) => u.target));
+  runNodes.forEach((n, k) => {
+    if (!opDef(n.op)?.elementwise) return;
+    const taken = new Set<ValueId>();
+    n.outputs.forEach((o) => {
+      if (aliases.has(o) || keep.has(o)) return;
+      const idx = n.inputs.findIndex(
+        (i) =>
+          !taken.has(i) &&
+          values.get(i)!.role === 'node' &&
+          !folded.has(i) &&
+          !keep.has(i) &&
+          !updateTargets.has(rootOf(aliases, i)) &&
+          lastRead.get(i) === k &&
+          shapeEq(g.values[i]!.shape, g.values[o]!.shape) &&
+          g.values[i]!.dtype === g.values[o]!.dtype,
+      );
+      if (idx < 0) return;
+      taken.add(n.inputs[idx]!);
+      aliases.set(o, n.inputs[idx]!);
+      inPlaceOf.set(o, idx);
+    });
+  });
+
+  // temporaries die after their last read; outputs and copied update values live to the end
   const freeAt = new Map<number, ValueId[]>();
   for (const [id, v] of values) {
     if (isPersistent(v.role) || keep.has(id) || aliases.has(id) || folded.has(id)) continue;
@@ -176,6 +203,13 @@ export function lowerToPlan(g: Graph, opts: LowerOptions = {}): Plan {
   const inputs = g.inputs.map((v) => ({ name: g.values[v]!.name, value: v }));
   const plan = { name: g.name, values, initSteps, folded, initOnly, steps, inputs, outputs: [...g.outputs], copies, aliases, init };
   return { ...plan, memory: planMemory(plan, opts.alignment ?? 64) };
+}
+
+/** The buffer a value lives in: follows in-place aliases to a temporary or a persistent value. */
+export function rootOf(aliases: ReadonlyMap<ValueId, ValueId>, v: ValueId): ValueId {
+  let r = v;
+  while (aliases.has(r)) r = aliases.get(r)!;
+  return r;
 }
 
 /** Stable text form of a plan. */
