@@ -12,7 +12,8 @@ export const USAGE = `npm run bench -- [options]
   --warmup N          untimed steps first (default 1; for TF.js the first one is profiled for memory)
   --res N             CNN input resolution (default 96);  --batch N  CNN batch (default 8)
   --text-batch N      BERT / LLaMA batch (default 4);    --seq N    sequence length (default 32)
-  --budget BYTES      budget config's memory budget, e.g. 12MB (default: 1/4 of our full-backprop planned peak)
+  --budget BYTES      budget config's memory budget, e.g. 12MB (default: 1/4 of our full-backprop planned peak, or
+                      inference + 1/4 of what full backprop adds where weights exceed that)
   --lr X              SGD learning rate, every framework (default 0.01)
   --timeout-s N       per-run limit; a run past it is killed and reported "timed out" (default 1800)
   --out DIR           output folder, relative to the repository root (default out/bench)`;

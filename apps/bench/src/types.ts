@@ -14,7 +14,7 @@ export interface RunSpec {
   steps: number;
   lr: number;
   options: ModelOptions;
-  /** budget config: the budget in bytes (default: 1/4 of our full-backprop planned peak). */
+  /** budget config: the budget in bytes (default: defaultBudget in peers/budget.ts). */
   budgetBytes?: number;
   /** budget config for peers: the parameters our searched scheme touches (else searched again). */
   trainableNames?: string[];

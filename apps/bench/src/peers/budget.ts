@@ -7,9 +7,24 @@ import { Program, compileTrainingGraph, lowerToPlan, searchScheme, type Backend,
 
 export const LOSS: LossSpec = { kind: 'cross-entropy' };
 
-/** Planned peak of full backprop with this optimizer (what the default budget is a quarter of). */
+/** Planned peak of full backprop with this optimizer. */
 export function fullPlannedPeak(g: Graph, optimizer: OptimizerConfig): number {
   return lowerToPlan(compileTrainingGraph(g, { loss: LOSS, optimizer }).graph).memory.peakBytes;
+}
+
+/** Planned peak of a step that trains nothing (inference and the loss): the floor of any budget. */
+export function inferencePlannedPeak(g: Graph, optimizer: OptimizerConfig): number {
+  return lowerToPlan(compileTrainingGraph(g, { loss: LOSS, optimizer, trainable: [] }).graph).memory.peakBytes;
+}
+
+/**
+ * The default budget: a quarter of full backprop's peak, or, where the weights alone exceed
+ * that (transformers: weights dominate), inference plus a quarter of what full backprop adds.
+ */
+export function defaultBudget(g: Graph, optimizer: OptimizerConfig): number {
+  const full = fullPlannedPeak(g, optimizer);
+  const inference = inferencePlannedPeak(g, optimizer);
+  return Math.floor(full / 4 >= inference ? full / 4 : inference + (full - inference) / 4);
 }
 
 export async function gradientEnergy<B>(g: Graph, feeds: Record<string, Tensor>, backend: Backend<B>): Promise<Map<string, number>> {
@@ -40,7 +55,7 @@ export async function searchBudget<B>(
   budgetBytes: number | undefined,
 ): Promise<BudgetSearch> {
   const t0 = performance.now();
-  const budget = budgetBytes ?? Math.floor(fullPlannedPeak(g, optimizer) / 4);
+  const budget = budgetBytes ?? defaultBudget(g, optimizer);
   const contribution = await gradientEnergy(g, feeds, backend);
   const result = searchScheme(g, { loss: LOSS, optimizer, budgetBytes: budget, contribution });
   return { budgetBytes: budget, result, searchMs: performance.now() - t0 };
