@@ -1,8 +1,8 @@
-import { tensor, type Backend, type BoundKernel, type KernelSpec, type Tensor, type TypeInfo } from '@pockengine/core';
+import { byteSize, size, tensor, type Backend, type BoundKernel, type KernelSpec, type Tensor, type TypeInfo } from '@pockengine/core';
 import type { CpuKernelTable } from './kernel-table.js';
 import { chooseKernel, type KernelChoice, type KernelImpl } from './switching.js';
 import { CPU_KERNELS } from './kernels/index.js';
-import { cpuAlloc, cpuBytes, cpuView, type CpuTensor } from './tensor.js';
+import { cpuAlloc, cpuBytes, cpuView, type CpuTensor, type HeapAllocator } from './tensor.js';
 
 /**
  * The CPU backend: synchronous kernels over typed arrays, float32 and float64. Temporaries are
@@ -20,17 +20,21 @@ export class CpuBackend implements Backend<CpuTensor> {
   readonly choices: KernelChoice[] = [];
 
   private readonly poison: boolean;
+  private readonly heap: HeapAllocator | undefined;
 
   /**
    * `kernels`: one table, or several implementations to switch between per op instance by
    * measuring (e.g. `[{ name: 'js', kernels: CPU_KERNELS }, { name: 'wasm-simd', kernels: FAST_KERNELS }]`).
    * `poisonOutputs` (tests): fill every fresh output with NaN (0xff bytes) before its kernel runs,
    * so a kernel that reads or leaves unwritten part of its output shows up as NaNs.
+   * `heap`: place every buffer (weights, inputs, the arena) in a kernel engine's heap, where the
+   * fast kernels use them in place instead of copying operands in and out (`fastHeap()`).
    */
-  constructor(kernels: Partial<CpuKernelTable> | readonly KernelImpl[] = CPU_KERNELS, opts: { poisonOutputs?: boolean } = {}) {
+  constructor(kernels: Partial<CpuKernelTable> | readonly KernelImpl[] = CPU_KERNELS, opts: { poisonOutputs?: boolean; heap?: HeapAllocator } = {}) {
     this.impls = Array.isArray(kernels) ? [...kernels] : [{ name: 'js', kernels: kernels as Partial<CpuKernelTable> }];
     this.name = this.impls.length > 1 ? `cpu(${this.impls.map((i) => i.name).join('|')})` : 'cpu';
     this.poison = opts.poisonOutputs ?? false;
+    this.heap = opts.heap;
   }
 
   prepare(spec: KernelSpec): BoundKernel<CpuTensor> | undefined {
@@ -50,20 +54,30 @@ export class CpuBackend implements Backend<CpuTensor> {
   }
 
   alloc(t: TypeInfo): CpuTensor {
-    const buf = cpuAlloc(t.dtype, t.shape);
+    const buf = this.heap ? this.inHeap(t.dtype, t.shape, size(t.shape) * byteSize(t.dtype)) : cpuAlloc(t.dtype, t.shape);
     this.track(cpuBytes(buf));
     return buf;
   }
 
   allocArena(bytes: number): CpuTensor {
-    const buf: CpuTensor = { dtype: 'uint8', shape: [bytes], data: new Uint8Array(bytes) };
+    const buf: CpuTensor = this.heap ? this.inHeap('uint8', [bytes], bytes) : { dtype: 'uint8', shape: [bytes], data: new Uint8Array(bytes) };
     this.arenas.add(buf);
     this.track(bytes);
     return buf;
   }
 
+  /** A zeroed buffer in the engine heap. */
+  private inHeap(dtype: TypeInfo['dtype'], shape: TypeInfo['shape'], bytes: number): CpuTensor {
+    const h = this.heap!;
+    const address = h.alloc(Math.max(bytes, 1));
+    const t = cpuView(h.buffer(), address, dtype, shape);
+    new Uint8Array(t.data.buffer, address, bytes).fill(0);
+    return { ...t, heap: h.tag };
+  }
+
   view(arena: CpuTensor, offset: number, t: TypeInfo): CpuTensor {
-    return cpuView(arena.data.buffer as ArrayBuffer, arena.data.byteOffset + offset, t.dtype, t.shape);
+    const v = cpuView(arena.data.buffer, arena.data.byteOffset + offset, t.dtype, t.shape);
+    return arena.heap ? { ...v, heap: arena.heap } : v;
   }
 
   private track(bytes: number): void {
@@ -74,6 +88,7 @@ export class CpuBackend implements Backend<CpuTensor> {
   free(buf: CpuTensor): void {
     this.live -= this.arenas.has(buf) ? buf.data.byteLength : cpuBytes(buf);
     this.arenas.delete(buf);
+    if (buf.heap && this.heap && buf.heap === this.heap.tag) this.heap.free(buf.data.byteOffset);
   }
 
   write(buf: CpuTensor, t: Tensor): void {

@@ -8,6 +8,26 @@ export interface CpuTensor {
   dtype: DType;
   shape: Shape;
   data: CpuData;
+  /**
+   * The memory `data` views when the buffer lives in a kernel engine's heap (a shared
+   * WebAssembly.Memory; `data.byteOffset` is then the heap address): fast kernels read and write
+   * such tensors in place instead of copying them in and out.
+   */
+  heap?: object;
+}
+
+/**
+ * Memory for a CpuBackend's buffers inside a kernel engine's heap (see `CpuBackend`'s `heap`
+ * option). The memory must be shared (growing it never detaches the views).
+ */
+export interface HeapAllocator {
+  /** The identity kernels compare `CpuTensor.heap` with. */
+  readonly tag: object;
+  /** The heap's buffer now (re-read after allocating: it may have grown). */
+  buffer(): ArrayBufferLike;
+  /** Byte address of `bytes` fresh bytes, 64-byte aligned. Throws when the heap cannot grow. */
+  alloc(bytes: number): number;
+  free(address: number): void;
 }
 
 export function cpuAlloc(dtype: DType, shape: Shape): CpuTensor {
@@ -20,7 +40,7 @@ export function cpuBytes(t: CpuTensor): number {
 }
 
 /** A typed view of `shape` over `buffer` at byte `offset` (offset aligned to the element size). */
-export function cpuView(buffer: ArrayBuffer, offset: number, dtype: DType, shape: Shape): CpuTensor {
+export function cpuView(buffer: ArrayBufferLike, offset: number, dtype: DType, shape: Shape): CpuTensor {
   const n = size(shape);
   let data: CpuData;
   switch (dtype) {

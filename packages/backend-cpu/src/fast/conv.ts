@@ -13,11 +13,8 @@
  */
 import { convGeometry, type AttrsOf, type ConvAttrs, type ConvGeometry } from '@pockengine/core';
 import type { CpuTensor } from '../tensor.js';
-import { get, put, zeros, type DepthwiseCall, type Engine, type Im2colCall } from './engine.js';
+import { get, put, zeros, type DepthwiseCall, type Engine, type FusedActivation, type Im2colCall } from './engine.js';
 import { GEMM_ACCUMULATE, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS } from './wasm-gemm.js';
-
-/** Activation fused into a conv's output (applied after the bias). */
-export type FusedActivation = 'none' | 'relu' | 'relu6';
 
 const ACT_FLAGS: Record<FusedActivation, number> = { none: 0, relu: GEMM_RELU, relu6: GEMM_RELU | GEMM_RELU6 };
 

@@ -65,6 +65,94 @@ export interface DepthwiseCall extends WindowGeometry {
 
 export type DepthwiseKind = 'forward' | 'grad_input' | 'grad_weight';
 
+/** Activation fused into an output: relu clamps at 0, relu6 to [0, 6] (NaN passes through). */
+export type FusedActivation = 'none' | 'relu' | 'relu6';
+
+/** A tensor seen as [outer, channels, inner] (core's batchNormDims): channel c's elements are `outer` runs of `inner`. */
+export interface ChannelLayout {
+  outer: number;
+  channels: number;
+  inner: number;
+}
+
+/** y = act((x - mean) / sqrt(variance + epsilon) * scale + bias), per channel. */
+export interface BatchNormCall extends ChannelLayout {
+  x: number;
+  y: number;
+  scale: number;
+  bias: number;
+  /** Channel means and biased variances: read in eval mode, written (the batch statistics) in training mode. */
+  mean: number;
+  variance: number;
+  epsilon: number;
+  training: boolean;
+  activation: FusedActivation;
+}
+
+/** dx, dscale, dbias of batch norm from x, scale, the statistics used forward, and dy. */
+export interface BatchNormGradCall extends ChannelLayout {
+  x: number;
+  scale: number;
+  mean: number;
+  variance: number;
+  dy: number;
+  dx: number;
+  dscale: number;
+  dbias: number;
+  epsilon: number;
+  training: boolean;
+}
+
+/** out[i] = cond[i] ? a[i] : b[i] (b[0] with scalarB) for i < n; cond holds n bytes starting at float offset cond. */
+export interface SelectCall {
+  cond: number;
+  a: number;
+  b: number;
+  out: number;
+  n: number;
+  scalarB: boolean;
+}
+
+/** y[i] = lo <(=) x[i] <(=) hi as a byte 1 / 0 for i < n (y: n bytes at float offset y); lo, hi float32 values. */
+export interface InRangeCall {
+  x: number;
+  y: number;
+  n: number;
+  lo: number;
+  hi: number;
+  strictLo: boolean;
+  strictHi: boolean;
+}
+
+/** One torch.optim.SGD step over n elements, updating param (and velocity with momentum) in place. */
+export interface SgdCall {
+  param: number;
+  grad: number;
+  velocity: number;
+  n: number;
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  /** The first step: the momentum buffer starts as the gradient. */
+  first: boolean;
+}
+
+/**
+ * Streaming elementwise and per-channel primitives. Only the WASM engine has them: on the JS
+ * engine they would be the reference kernels' loops plus two copies, so kernels call those.
+ */
+export interface VectorOps {
+  batchNorm(call: BatchNormCall): void;
+  batchNormGrad(call: BatchNormGradCall): void;
+  select(call: SelectCall): void;
+  inRange(call: InRangeCall): void;
+  /** out = a + b or a * b over n elements. */
+  binary(op: 'add' | 'mul', a: number, b: number, out: number, n: number): void;
+  sgd(call: SgdCall): void;
+}
+
 export interface Engine {
   /** 'wasm-simd', 'wasm-simd-threads' or 'js'. */
   readonly name: string;
@@ -81,6 +169,8 @@ export interface Engine {
   /** x += col2im(col): x must be zeroed (or hold partial sums) beforehand. */
   col2im(call: Im2colCall): void;
   depthwise(kind: DepthwiseKind, call: DepthwiseCall): void;
+  /** Absent on engines where the reference kernels are as fast (the JS engine). */
+  readonly vector?: VectorOps;
 }
 
 /** The engine's heap cannot grow to the size a kernel call needs; kernels then use the reference kernel. */
@@ -107,6 +197,24 @@ export function zeros(e: Engine, n: number): number {
 /** Copies n floats at offset p out into `out`. */
 export function get(e: Engine, p: number, out: Float32Array): void {
   out.set(e.heap().subarray(p, p + out.length));
+}
+
+/** The n bytes at float offset p of the heap. */
+function bytesAt(e: Engine, p: number, n: number): Uint8Array {
+  const h = e.heap();
+  return new Uint8Array(h.buffer, h.byteOffset + 4 * p, n);
+}
+
+/** Copies bytes (a bool tensor) into fresh heap memory; returns the float offset where they start. */
+export function putBytes(e: Engine, data: Uint8Array): number {
+  const p = e.alloc(Math.ceil(data.length / 4));
+  bytesAt(e, p, data.length).set(data);
+  return p;
+}
+
+/** Copies out.length bytes at float offset p out into `out`. */
+export function getBytes(e: Engine, p: number, out: Uint8Array): void {
+  out.set(bytesAt(e, p, out.length));
 }
 
 /** Grows a heap by doubling; the arena is a bump pointer reset per kernel call. */

@@ -1,20 +1,30 @@
 /**
- * Fast float32 kernels for the heavy ops (matmul, conv2d and its backward ops), as a partial
- * kernel table that overrides the reference kernels:
+ * Fast float32 kernels for the heavy ops (matmul, conv2d and its backward ops, batch norm and its
+ * backward op, where, in_range, same-shape add / mul, sgd_update), as a partial kernel table that
+ * overrides the reference kernels:
  *
  *   const backend = new CpuBackend({ ...CPU_KERNELS, ...FAST_KERNELS });
  *   await initFastKernels();          // optional: async compile + worker threads
  *
- * Every kernel defers to the reference kernel for non-float32 tensors and when the engine's heap
- * cannot hold the operands, so a table with them is correct wherever the reference one is.
+ * Every kernel defers to the reference kernel for non-float32 tensors, for layouts it does not
+ * handle and when the engine's heap cannot hold the operands, so a table with them is correct
+ * wherever the reference one is. The streaming kernels (norm, elementwise, optimizer) need the
+ * engine's vector primitives; on the JS engine they are the reference kernels.
  */
-import type { CpuKernelTable } from '../kernel-table.js';
+import type { AttrsOf } from '@pockengine/core';
+import type { CpuKernel, CpuKernelTable } from '../kernel-table.js';
 import { convKernels } from '../kernels/conv.js';
+import { elementwiseKernels } from '../kernels/elementwise.js';
 import { matmulKernels } from '../kernels/matmul.js';
+import { normKernels } from '../kernels/norm.js';
+import { optimKernels } from '../kernels/optim.js';
 import type { CpuTensor } from '../tensor.js';
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js';
-import { HeapExhausted, type Engine } from './engine.js';
+import { binaryForward, binaryIsFast, inRangeForward, whereForward, whereIsFast } from './elementwise.js';
+import { HeapExhausted, type Engine, type VectorOps } from './engine.js';
 import { matmulForward } from './matmul.js';
+import { batchNormForward, batchNormGrad } from './norm.js';
+import { sgdUpdate } from './optim.js';
 import { fastEngine } from './runtime.js';
 
 const allFloat32 = (ts: readonly (CpuTensor | undefined)[]) => ts.every((t) => !t || t.dtype === 'float32');
@@ -32,6 +42,21 @@ function guarded(tensors: readonly (CpuTensor | undefined)[], fast: () => void, 
 
 /** The fast kernel table on the engine `engine()` returns (default: the shared one of initFastKernels). */
 export function createFastKernels(engine: () => Engine = fastEngine) {
+  /** guarded, on the engine's vector primitives: the reference kernel where the engine has none. */
+  const vectorGuarded = (tensors: readonly (CpuTensor | undefined)[], fast: (e: Engine, v: VectorOps) => void, reference: () => void) => {
+    const e = engine();
+    const v = e.vector;
+    if (!v) return reference();
+    guarded(tensors, () => fast(e, v), reference);
+  };
+  const binary = (op: 'add' | 'mul'): CpuKernel<AttrsOf<'add'>> => (inputs, outputs, attrs) => {
+    const [a, b] = inputs as [CpuTensor, CpuTensor];
+    const out = outputs[0]!;
+    const kernel: CpuKernel<AttrsOf<'add'>> = elementwiseKernels[op];
+    const reference = () => kernel(inputs, outputs, attrs);
+    if (!binaryIsFast(a, b, out)) return reference();
+    vectorGuarded([a, b, out], (e, v) => binaryForward(e, v, op, a, b, out), reference);
+  };
   return {
     matmul: (inputs, outputs, attrs) =>
       guarded(
@@ -57,15 +82,70 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
         () => conv2dGradWeight(engine(), inputs[0]!, inputs[1]!, outputs[0]!, attrs),
         () => convKernels.conv2d_grad_weight(inputs, outputs, attrs),
       ),
+    batch_norm: (inputs, outputs, attrs) =>
+      vectorGuarded(
+        [...inputs, ...outputs],
+        (e, v) => batchNormForward(e, v, inputs, outputs, attrs),
+        () => normKernels.batch_norm(inputs, outputs, attrs),
+      ),
+    batch_norm_grad: (inputs, outputs, attrs) =>
+      vectorGuarded(
+        [...inputs, ...outputs],
+        (e, v) => batchNormGrad(e, v, inputs, outputs, attrs),
+        () => normKernels.batch_norm_grad(inputs, outputs, attrs),
+      ),
+    where: (inputs, outputs, attrs) => {
+      const [cond, a, b] = inputs as [CpuTensor, CpuTensor, CpuTensor];
+      const out = outputs[0]!;
+      const reference = () => elementwiseKernels.where(inputs, outputs);
+      if (!whereIsFast(cond, a, b, out)) return reference();
+      vectorGuarded([a, b, out], (e, v) => whereForward(e, v, cond, a, b, out), reference);
+    },
+    in_range: (inputs, outputs, attrs) =>
+      vectorGuarded(
+        inputs,
+        (e, v) => inRangeForward(e, v, inputs[0]!, outputs[0]!, attrs),
+        () => elementwiseKernels.in_range(inputs, outputs, attrs),
+      ),
+    add: binary('add'),
+    mul: binary('mul'),
+    sgd_update: (inputs, outputs, attrs) =>
+      vectorGuarded(
+        [...inputs, ...outputs],
+        (e, v) => sgdUpdate(e, v, inputs, outputs, attrs),
+        () => optimKernels.sgd_update(inputs, outputs, attrs),
+      ),
   } satisfies Partial<CpuKernelTable>;
 }
 
 /** Fast float32 kernels on the process-wide engine (see initFastKernels). */
 export const FAST_KERNELS: Partial<CpuKernelTable> = createFastKernels();
 
-export { conv2dForward, conv2dGradInput, conv2dGradWeight, isDepthwise, type FusedActivation } from './conv.js';
+export { conv2dForward, conv2dGradInput, conv2dGradWeight, isDepthwise } from './conv.js';
 export { matmulForward } from './matmul.js';
-export { HeapExhausted, get, put, zeros, type Engine, type GemmCall, type Im2colCall, type DepthwiseCall, type DepthwiseKind } from './engine.js';
+export { batchNormForward, batchNormGrad } from './norm.js';
+export { binaryForward, inRangeForward, whereForward } from './elementwise.js';
+export { sgdUpdate } from './optim.js';
+export {
+  HeapExhausted,
+  get,
+  getBytes,
+  put,
+  putBytes,
+  zeros,
+  type BatchNormCall,
+  type BatchNormGradCall,
+  type DepthwiseCall,
+  type DepthwiseKind,
+  type Engine,
+  type FusedActivation,
+  type GemmCall,
+  type Im2colCall,
+  type InRangeCall,
+  type SelectCall,
+  type SgdCall,
+  type VectorOps,
+} from './engine.js';
 export { JsEngine } from './js-engine.js';
 export { WasmEngine } from './wasm-engine.js';
 export { GEMM_ACCUMULATE, GEMM_ROW_BIAS, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6 } from './wasm-gemm.js';

@@ -10,6 +10,14 @@
  * below adapts Web Workers (which need a cross-origin-isolated page for SharedArrayBuffer).
  */
 
+/** Splits [0, total) into at most `parts` ranges whose starts are multiples of `align`. */
+export function splitRange(total: number, parts: number, align: number): [number, number][] {
+  const step = Math.ceil(Math.ceil(total / parts) / align) * align;
+  const out: [number, number][] = [];
+  for (let s = 0; s < total; s += step) out.push([s, Math.min(total, s + step)]);
+  return out;
+}
+
 /** The part of a Worker the pool uses. */
 export interface WorkerLike {
   postMessage(message: unknown): void;

@@ -12,8 +12,9 @@
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
-export type ValType = typeof I32 | typeof F32 | typeof V128;
+export type ValType = typeof I32 | typeof F32 | typeof F64 | typeof V128;
 
 export class Local {
   constructor(
@@ -161,8 +162,36 @@ export class Fn {
   };
   fload = (addr: Ex, offset = 0) => this.op(this.mem([0x2a], 2, offset), addr);
   iload = (addr: Ex, offset = 0) => this.op(this.mem([0x28], 2, offset), addr);
+  /** One byte, zero-extended to i32 (i32.load8_u). */
+  load8 = (addr: Ex, offset = 0) => this.op(this.mem([0x2d], 0, offset), addr);
   fadd = (a: Ex, b: Ex) => this.op([0x92], a, b);
+  fsub = (a: Ex, b: Ex) => this.op([0x93], a, b);
   fmul = (a: Ex, b: Ex) => this.op([0x94], a, b);
+  fdiv = (a: Ex, b: Ex) => this.op([0x95], a, b);
+  fsqrt = (a: Ex) => this.op([0x91], a);
+  /** NaN-propagating f32 min / max. */
+  fmin = (a: Ex, b: Ex) => this.op([0x96], a, b);
+  fmax = (a: Ex, b: Ex) => this.op([0x97], a, b);
+  /** f32 comparisons, giving an i32 0 or 1 (false when either side is NaN). */
+  flt = (a: Ex, b: Ex) => this.op([0x5d], a, b);
+  fgt = (a: Ex, b: Ex) => this.op([0x5e], a, b);
+  fle = (a: Ex, b: Ex) => this.op([0x5f], a, b);
+  fge = (a: Ex, b: Ex) => this.op([0x60], a, b);
+  /** The f32 whose bits are the i32 a (f32.reinterpret_i32): floats passed as i32 arguments. */
+  fromBits = (a: Ex) => this.op([0xbe], a);
+  /** Signed i32 to f32 (f32.convert_i32_s). */
+  float = (a: Ex) => this.op([0xb2], a);
+
+  // ---- f64 scalars (for sums that must not lose float32 precision)
+  dadd = (a: Ex, b: Ex) => this.op([0xa0], a, b);
+  dmul = (a: Ex, b: Ex) => this.op([0xa2], a, b);
+  ddiv = (a: Ex, b: Ex) => this.op([0xa3], a, b);
+  dsqrt = (a: Ex) => this.op([0x9f], a);
+  /** f32 to f64 (exact) and f64 to f32 (rounded to nearest). */
+  promote = (a: Ex) => this.op([0xbb], a);
+  demote = (a: Ex) => this.op([0xb6], a);
+  /** Signed i32 to f64 (exact). */
+  double = (a: Ex) => this.op([0xb7], a);
 
   // ---- v128 / f32x4
   vload = (addr: Ex, offset = 0) => this.op(this.simdMem(0x00, offset), addr);
@@ -171,7 +200,29 @@ export class Fn {
   vsplat = (a: Ex) => this.simd(0x13, a);
   vzero = () => this.vsplat(this.f32(0));
   vadd = (a: Ex, b: Ex) => this.simd(0xe4, a, b);
+  vsub = (a: Ex, b: Ex) => this.simd(0xe5, a, b);
   vmul = (a: Ex, b: Ex) => this.simd(0xe6, a, b);
+  /** f32x4 comparisons: all-ones lanes where true, zero lanes where false (or NaN). */
+  vlt = (a: Ex, b: Ex) => this.simd(0x43, a, b);
+  vgt = (a: Ex, b: Ex) => this.simd(0x44, a, b);
+  vle = (a: Ex, b: Ex) => this.simd(0x45, a, b);
+  vge = (a: Ex, b: Ex) => this.simd(0x46, a, b);
+  vand = (a: Ex, b: Ex) => this.simd(0x4e, a, b);
+  /** Bits of a where mask is set, of b elsewhere (v128.bitselect). */
+  vbitselect = (a: Ex, b: Ex, mask: Ex) => this.simd(0x52, a, b, mask);
+  /** i8x16.ne: 0xff bytes where a and b differ. */
+  vbytesNe = (a: Ex, b: Ex) => this.simd(0x24, a, b);
+  /** i8x16.neg: turns 0xff / 0x00 byte masks into 1 / 0. */
+  vbytesNeg = (a: Ex) => this.simd(0x61, a);
+  /** Sign-extends the low / high eight bytes to i16x8 lanes. */
+  vextendBytesLow = (a: Ex) => this.simd(0x87, a);
+  vextendBytesHigh = (a: Ex) => this.simd(0x88, a);
+  /** Sign-extends the low / high four i16 lanes to i32x4 lanes. */
+  vextendShortsLow = (a: Ex) => this.simd(0xa7, a);
+  vextendShortsHigh = (a: Ex) => this.simd(0xa8, a);
+  /** Saturating signed narrowing: i32x4 a ++ b to i16x8, i16x8 a ++ b to i8x16. */
+  vnarrowInts = (a: Ex, b: Ex) => this.simd(0x85, a, b);
+  vnarrowShorts = (a: Ex, b: Ex) => this.simd(0x65, a, b);
   /** NaN-propagating min / max (IEEE semantics, so relu(NaN) stays NaN like PyTorch). */
   vmin = (a: Ex, b: Ex) => this.simd(0xe8, a, b);
   vmax = (a: Ex, b: Ex) => this.simd(0xe9, a, b);
@@ -180,6 +231,10 @@ export class Fn {
     const bytes = lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
     return this.op([SIMD, 0x0d, ...bytes], a, b);
   };
+  /** f64x2 of the two low f32 lanes (exact), f64x2.add and a lane of an f64x2. */
+  vpromoteLow = (a: Ex) => this.simd(0x5f, a);
+  vdadd = (a: Ex, b: Ex) => this.simd(0xf0, a, b);
+  vdlane = (a: Ex, lane: 0 | 1) => this.op([SIMD, 0x21, lane], a);
   /** Horizontal sum of the four lanes. */
   vsum = (a: Local) => {
     const lane = (i: number) => this.op([SIMD, 0x1f, i], a);
@@ -205,6 +260,13 @@ export class Fn {
   }
   fstore(addr: Ex, v: Ex, offset = 0): void {
     this.op(this.mem([0x38], 2, offset), addr, v)();
+  }
+  istore(addr: Ex, v: Ex, offset = 0): void {
+    this.op(this.mem([0x36], 2, offset), addr, v)();
+  }
+  /** Stores the low byte of an i32 (i32.store8). */
+  store8(addr: Ex, v: Ex, offset = 0): void {
+    this.op(this.mem([0x3a], 0, offset), addr, v)();
   }
   vstore(addr: Ex, v: Ex, offset = 0): void {
     this.op(this.simdMem(0x0b, offset), addr, v)();

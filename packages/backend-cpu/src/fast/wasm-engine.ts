@@ -6,20 +6,29 @@
  *   [arena, ...)       bump-allocated operands of the current kernel call (grows the memory)
  *
  * With a thread pool the memory is shared and each primitive is split into disjoint column / row
- * blocks (GEMM) or channel ranges (im2col, depthwise) that the pool runs in parallel.
+ * blocks (GEMM) or channel ranges (im2col, depthwise) that the pool runs in parallel. The
+ * streaming primitives (batch norm, elementwise, SGD) are `vector` (wasm-vector-ops.ts).
  */
 import { Arena, HeapExhausted, type DepthwiseCall, type DepthwiseKind, type Engine, type GemmCall, type Im2colCall } from './engine.js';
-import type { ThreadPool } from './thread-pool.js';
+import { splitRange, type ThreadPool } from './thread-pool.js';
 import { ModuleBuilder } from './wasm-builder.js';
 import { addIm2colKernels, IM2COL_FIELDS } from './wasm-conv.js';
 import { addDepthwiseKernels, DEPTHWISE_FIELDS, depthwiseScratchFloats } from './wasm-depthwise.js';
+import { addElementwiseKernels, ELEMENTWISE_EXPORTS } from './wasm-elementwise.js';
+import { addNormKernels, NORM_EXPORTS } from './wasm-norm.js';
+import { WasmVectorOps } from './wasm-vector-ops.js';
+
+export { splitRange } from './thread-pool.js';
 import { addGemm, GEMM_ACCUMULATE, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS, gemmWorkspaceBytes, type MicroShape } from './wasm-gemm.js';
 
 /** 4 x 8 measured fastest under V8: 8 accumulators + 2 B vectors + 1 A splat fit the 16 xmm registers without spills. */
 export const MICRO: MicroShape = { mr: 4, nr: 8 };
 /** Cache blocks: packed A (mc x kc = 128 KiB) in L2, a kc x NR sliver of B (8 KiB) in L1. */
 export const BLOCKS = { mc: 128, kc: 256, nc: 1024 };
-export const KERNEL_EXPORTS = ['gemm', 'im2col', 'col2im', 'depthwise_forward', 'depthwise_grad_input', 'depthwise_grad_weight'] as const;
+export const KERNEL_EXPORTS = [
+  'gemm', 'im2col', 'col2im', 'depthwise_forward', 'depthwise_grad_input', 'depthwise_grad_weight',
+  ...NORM_EXPORTS, ...ELEMENTWISE_EXPORTS,
+] as const;
 /** Memory limits in 64 KiB pages: 4 GiB (the wasm32 limit) unshared; shared memory reserves its maximum up front. */
 export const MAX_PAGES = 65536;
 export const SHARED_MAX_PAGES = 32768;
@@ -31,7 +40,7 @@ const WS_BASE = 4096;
 export interface SplitTuning {
   /** Minimum multiply-adds of a GEMM per thread. */
   minMacsPerThread: number;
-  /** Minimum elements (im2col) or multiply-adds (depthwise) per thread. */
+  /** Minimum elements (im2col, batch norm, elementwise) or multiply-adds (depthwise) per thread. */
   minElementsPerThread: number;
 }
 export const DEFAULT_SPLIT: SplitTuning = { minMacsPerThread: 1 << 21, minElementsPerThread: 1 << 16 };
@@ -46,6 +55,8 @@ export function kernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
     addGemm(mod, MICRO);
     addIm2colKernels(mod);
     addDepthwiseKernels(mod);
+    addNormKernels(mod);
+    addElementwiseKernels(mod);
     bytes = mod.build();
     moduleBytes.set(shared, bytes);
   }
@@ -54,17 +65,10 @@ export function kernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
 
 type Exports = Record<(typeof KERNEL_EXPORTS)[number], (...args: number[]) => void>;
 
-/** Splits [0, total) into at most `parts` ranges whose starts are multiples of `align`. */
-export function splitRange(total: number, parts: number, align: number): [number, number][] {
-  const step = Math.ceil(Math.ceil(total / parts) / align) * align;
-  const out: [number, number][] = [];
-  for (let s = 0; s < total; s += step) out.push([s, Math.min(total, s + step)]);
-  return out;
-}
-
 export class WasmEngine implements Engine {
   readonly name: string;
   readonly threads: number;
+  readonly vector: WasmVectorOps;
   private view: Float32Array;
   private readonly arena: Arena;
   private readonly exports: Exports;
@@ -84,6 +88,7 @@ export class WasmEngine implements Engine {
     this.view = new Float32Array(memory.buffer);
     this.ensure(this.arena.take(0)[1]);
     this.arena.reset();
+    this.vector = new WasmVectorOps(this.memory, (name, tasks) => this.run(name, tasks), this.threads, split.minElementsPerThread);
   }
 
   heap(): Float32Array {

@@ -121,6 +121,8 @@ describe('fast kernel table fallbacks', () => {
   it('plugs into CpuBackend over the reference table', () => {
     const backend = new CpuBackend({ ...CPU_KERNELS, ...FAST_KERNELS });
     expect(backend.name).toBe('cpu');
-    expect(Object.keys(FAST_KERNELS).sort()).toEqual(['conv2d', 'conv2d_grad_input', 'conv2d_grad_weight', 'matmul']);
+    expect(Object.keys(FAST_KERNELS).sort()).toEqual([
+      'add', 'batch_norm', 'batch_norm_grad', 'conv2d', 'conv2d_grad_input', 'conv2d_grad_weight', 'in_range', 'matmul', 'mul', 'sgd_update', 'where',
+    ]);
   });
 });

@@ -1,0 +1,74 @@
+/**
+ * Fast float32 elementwise kernels on the engine's vector primitives (wasm-elementwise.ts):
+ * where (same-length operands, or a scalar `b`: the masked gradient where(mask, dy, 0)),
+ * in_range, and same-shape add / mul. Other broadcasts stay with the reference kernels.
+ */
+import type { AttrsOf } from '@pockengine/core';
+import type { CpuTensor } from '../tensor.js';
+import { get, getBytes, put, putBytes, type Engine, type VectorOps } from './engine.js';
+
+/** where forms the fast kernel handles: a bool condition and `a` of out's length, `b` of out's length or a scalar. */
+export function whereIsFast(cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: CpuTensor): boolean {
+  const n = out.data.length;
+  return cond.dtype === 'bool' && cond.data.length === n && a.data.length === n && (b.data.length === n || b.data.length === 1);
+}
+
+/** out = cond ? a : b (see whereIsFast). */
+export function whereForward(e: Engine, v: VectorOps, cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: CpuTensor): void {
+  const n = out.data.length;
+  e.reset();
+  const cp = putBytes(e, cond.data as Uint8Array);
+  const ap = put(e, a.data);
+  const bp = put(e, b.data);
+  const op = e.alloc(n);
+  v.select({ cond: cp, a: ap, b: bp, out: op, n, scalarB: b.data.length !== n });
+  get(e, op, out.data as Float32Array);
+}
+
+const F32 = new Float32Array(1);
+const F32_BITS = new Int32Array(F32.buffer);
+
+/** The next float32 above the float32 r (r neither NaN nor +Infinity). */
+function nextUp(r: number): number {
+  if (r === 0) return 2 ** -149;
+  F32[0] = r;
+  F32_BITS[0]! += r > 0 ? 1 : -1;
+  return F32[0]!;
+}
+
+/** The least float32 >= v and the greatest float32 <= v (NaN stays NaN). */
+const atLeast = (v: number) => (Math.fround(v) < v ? nextUp(Math.fround(v)) : Math.fround(v));
+const atMost = (v: number) => -atLeast(-v);
+
+/**
+ * y = x in [min, max] (bounds null = unbounded, strict flags exclude them) as bool bytes. The
+ * double bounds become float32 ones that give every float32 x the same answer: x >= lo iff
+ * x >= atLeast(lo), x > lo iff x > atMost(lo), and mirrored for the upper bound.
+ */
+export function inRangeForward(e: Engine, v: VectorOps, x: CpuTensor, y: CpuTensor, a: AttrsOf<'in_range'>): void {
+  const lo = a.min ?? -Infinity;
+  const hi = a.max ?? Infinity;
+  const strictLo = a.strictMin;
+  const strictHi = a.strictMax ?? false;
+  const n = x.data.length;
+  e.reset();
+  const xp = put(e, x.data);
+  const yp = e.alloc(Math.ceil(n / 4));
+  v.inRange({ x: xp, y: yp, n, lo: strictLo ? atMost(lo) : atLeast(lo), hi: strictHi ? atLeast(hi) : atMost(hi), strictLo, strictHi });
+  getBytes(e, yp, y.data as Uint8Array);
+}
+
+/** add / mul forms the fast kernel handles: operands of out's length (hence out's shape). */
+export function binaryIsFast(a: CpuTensor, b: CpuTensor, out: CpuTensor): boolean {
+  return a.data.length === out.data.length && b.data.length === out.data.length;
+}
+
+/** out = a + b or a * b, same shapes. */
+export function binaryForward(e: Engine, v: VectorOps, op: 'add' | 'mul', a: CpuTensor, b: CpuTensor, out: CpuTensor): void {
+  e.reset();
+  const ap = put(e, a.data);
+  const bp = put(e, b.data);
+  const outp = e.alloc(out.data.length);
+  v.binary(op, ap, bp, outp, out.data.length);
+  get(e, outp, out.data as Float32Array);
+}

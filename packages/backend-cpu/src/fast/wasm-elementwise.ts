@@ -1,0 +1,169 @@
+/**
+ * WASM-SIMD elementwise kernels over an element range [start, end) (threads own disjoint
+ * ranges): select (where), in_range, add, mul and the SGD update. Pointers are byte addresses;
+ * float arguments arrive as their float32 bits in an i32 (the thread pool passes i32s only).
+ * Bool tensors are bytes 0 / 1; where's condition counts any non-zero byte as true, like the
+ * reference kernel.
+ */
+import { F32, I32, Local, ModuleBuilder, V128, type Ex, type Fn } from './wasm-builder.js';
+import { constant, lanes, sweep, type Lanes } from './wasm-lanes.js';
+
+export const ELEMENTWISE_EXPORTS = ['select', 'in_range', 'add', 'mul', 'sgd'] as const;
+
+/** in_range flags: exclude the lower / upper bound. */
+export const IN_RANGE_STRICT_LO = 1;
+export const IN_RANGE_STRICT_HI = 2;
+
+/** sgd flags (see addSgd). */
+export const SGD_MOMENTUM = 1;
+export const SGD_FIRST = 2;
+export const SGD_NESTEROV = 4;
+export const SGD_DECAY = 8;
+
+/** Emits variant(v) under a branch on the runtime value of `key`, for each of `variants` (the last one is the default). */
+function dispatch(f: Fn, key: Ex, variants: readonly number[], variant: (v: number) => void): void {
+  const [v, ...rest] = variants;
+  if (rest.length === 0) return variant(v!);
+  f.if(f.eq(key, v!), () => variant(v!), () => dispatch(f, key, rest, variant));
+}
+
+/**
+ * select(cond, a, b, out, start, end, scalarB): out[i] = cond[i] ? a[i] : b[i], or b[0] when
+ * scalarB (the masked gradient where(mask, dy, 0)). Branch-free: 16 condition bytes become four
+ * lane masks (compare with zero, sign-extend twice) for v128.bitselect; values are moved as bits.
+ */
+function addSelect(mod: ModuleBuilder): void {
+  const f = mod.fn('select', [I32, I32, I32, I32, I32, I32, I32]);
+  const [cond, a, b, out, start, end, scalarB] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local];
+  const i = f.local(I32);
+  const [m, lo, hi, bv] = f.locals(4, V128);
+  const bs = f.local(I32);
+  const at = (p: Local) => f.add(p, f.x4(i));
+  const loop = (scalar: boolean) => {
+    if (scalar) {
+      f.set(bs, f.iload(b));
+      f.set(bv, f.vsplatLoad(b));
+    }
+    sweep(
+      f,
+      i,
+      start,
+      end,
+      (w) => {
+        if (w === 1) return f.istore(at(out), f.select(f.iload(at(a)), scalar ? bs : f.iload(at(b)), f.load8(f.add(cond, i))));
+        f.set(m, f.vbytesNe(f.vload(f.add(cond, i)), f.vzero()));
+        f.set(lo, f.vextendBytesLow(m));
+        f.set(hi, f.vextendBytesHigh(m));
+        const masks = [f.vextendShortsLow(lo), f.vextendShortsHigh(lo), f.vextendShortsLow(hi), f.vextendShortsHigh(hi)];
+        masks.forEach((mask, r) => f.vstore(at(out), f.vbitselect(f.vload(at(a), 16 * r), scalar ? bv : f.vload(at(b), 16 * r), mask), 16 * r));
+      },
+      [16, 1],
+    );
+  };
+  f.if(scalarB, () => loop(true), () => loop(false));
+}
+
+/**
+ * in_range(x, y, start, end, lo, hi, flags): y[i] = 1 when lo <= x[i] <= hi (< with the strict
+ * flags), else 0 (NaN is in no range). Lane masks of 16 elements narrow to 16 bytes of 0xff / 0,
+ * negated to 1 / 0.
+ */
+function addInRange(mod: ModuleBuilder): void {
+  const f = mod.fn('in_range', [I32, I32, I32, I32, I32, I32, I32]);
+  const [x, y, start, end, loBits, hiBits, flags] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local];
+  const i = f.local(I32);
+  const v = f.locals(4, V128);
+  const t = f.local(F32);
+  const lo = constant(f, f.fromBits(loBits));
+  const hi = constant(f, f.fromBits(hiBits));
+  dispatch(f, f.and(flags, IN_RANGE_STRICT_LO | IN_RANGE_STRICT_HI), [0, IN_RANGE_STRICT_LO, IN_RANGE_STRICT_HI, 3], (strict) => {
+    const strictLo = (strict & IN_RANGE_STRICT_LO) !== 0;
+    const strictHi = (strict & IN_RANGE_STRICT_HI) !== 0;
+    sweep(
+      f,
+      i,
+      start,
+      end,
+      (w) => {
+        if (w === 1) {
+          f.set(t, f.fload(f.add(x, f.x4(i))));
+          return f.store8(f.add(y, i), f.and(strictLo ? f.fgt(t, lo.s) : f.fge(t, lo.s), strictHi ? f.flt(t, hi.s) : f.fle(t, hi.s)));
+        }
+        v.forEach((r, k) => {
+          f.set(r, f.vload(f.add(x, f.x4(i)), 16 * k));
+          f.set(r, f.vand(strictLo ? f.vgt(r, lo.v) : f.vge(r, lo.v), strictHi ? f.vlt(r, hi.v) : f.vle(r, hi.v)));
+        });
+        f.vstore(f.add(y, i), f.vbytesNeg(f.vnarrowShorts(f.vnarrowInts(v[0]!, v[1]!), f.vnarrowInts(v[2]!, v[3]!))));
+      },
+      [16, 1],
+    );
+  });
+}
+
+/** add / mul(a, b, out, start, end): out = a op b. */
+function addBinary(mod: ModuleBuilder, name: 'add' | 'mul'): void {
+  const f = mod.fn(name, [I32, I32, I32, I32, I32]);
+  const [a, b, out, start, end] = f.params as Local[] as [Local, Local, Local, Local, Local];
+  const i = f.local(I32);
+  sweep(f, i, start, end, (w) => {
+    const l = lanes(f, w);
+    const at = (p: Local) => f.add(p, f.x4(i));
+    for (let r = 0; r < l.regs; r++) l.store(at(out), r, (name === 'add' ? l.add : l.mul)(l.load(at(a), r), l.load(at(b), r)));
+  });
+}
+
+/**
+ * sgd(param, grad, velocity, start, end, lr, momentum, 1 - dampening, weightDecay, flags), in
+ * place, in torch.optim.SGD's order of operations:
+ *   d = g + wd * p                                  (SGD_DECAY)
+ *   buf = d (SGD_FIRST) or momentum * v + (1 - dampening) * d;  v = buf     (SGD_MOMENTUM)
+ *   d = d + momentum * buf (SGD_NESTEROV) or buf
+ *   p = p - lr * d
+ * One loop per flag combination, so no element pays for a branch or for a term that is off.
+ */
+function addSgd(mod: ModuleBuilder): void {
+  const f = mod.fn('sgd', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [p, g, vel, start, end, lrBits, momBits, keepBits, wdBits, flags] = f.params as Local[] as [
+    Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
+  ];
+  const i = f.local(I32);
+  const lr = constant(f, f.fromBits(lrBits));
+  const mom = constant(f, f.fromBits(momBits));
+  const keep = constant(f, f.fromBits(keepBits));
+  const wd = constant(f, f.fromBits(wdBits));
+  const block = (l: Lanes, variant: number) => {
+    const pv = f.locals(l.regs, l.width === 1 ? F32 : V128);
+    const d = f.locals(l.regs, l.width === 1 ? F32 : V128);
+    const at = (ptr: Local) => f.add(ptr, f.x4(i));
+    for (let r = 0; r < l.regs; r++) {
+      f.set(pv[r]!, l.load(at(p), r));
+      f.set(d[r]!, l.load(at(g), r));
+      if (variant & SGD_DECAY) f.set(d[r]!, l.add(d[r]!, l.mul(l.of(wd), pv[r]!)));
+      if (variant & SGD_MOMENTUM) {
+        const buf = variant & SGD_FIRST ? d[r]! : l.add(l.mul(l.of(mom), l.load(at(vel), r)), l.mul(l.of(keep), d[r]!));
+        if (variant & SGD_NESTEROV) {
+          const b = f.local(l.width === 1 ? F32 : V128);
+          f.set(b, buf);
+          l.store(at(vel), r, b);
+          f.set(d[r]!, l.add(d[r]!, l.mul(l.of(mom), b)));
+        } else {
+          f.set(d[r]!, buf);
+          l.store(at(vel), r, d[r]!);
+        }
+      }
+      l.store(at(p), r, l.sub(pv[r]!, l.mul(l.of(lr), d[r]!)));
+    }
+  };
+  const momentumVariants = [SGD_MOMENTUM, SGD_MOMENTUM | SGD_FIRST, SGD_MOMENTUM | SGD_NESTEROV, SGD_MOMENTUM | SGD_FIRST | SGD_NESTEROV];
+  const variants = [0, ...momentumVariants].flatMap((v) => [v | SGD_DECAY, v]);
+  dispatch(f, flags, variants, (variant) => sweep(f, i, start, end, (w) => block(lanes(f, w), variant)));
+}
+
+/** Adds the elementwise kernels to the module. */
+export function addElementwiseKernels(mod: ModuleBuilder): void {
+  addSelect(mod);
+  addInRange(mod);
+  addBinary(mod, 'add');
+  addBinary(mod, 'mul');
+  addSgd(mod);
+}

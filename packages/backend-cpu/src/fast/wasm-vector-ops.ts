@@ -1,0 +1,100 @@
+/**
+ * The WASM engine's VectorOps: writes a descriptor or packs the arguments of the kernels of
+ * wasm-norm.ts and wasm-elementwise.ts and splits the work into channel ranges (batch norm) or
+ * element ranges (elementwise), one per thread, once a problem is large enough to pay for a
+ * fork-join (SplitTuning.minElementsPerThread elements per thread).
+ */
+import { splitRange } from './thread-pool.js';
+import type { BatchNormCall, BatchNormGradCall, InRangeCall, SelectCall, SgdCall, VectorOps } from './engine.js';
+import { IN_RANGE_STRICT_HI, IN_RANGE_STRICT_LO, SGD_DECAY, SGD_FIRST, SGD_MOMENTUM, SGD_NESTEROV, type ELEMENTWISE_EXPORTS } from './wasm-elementwise.js';
+import { BATCH_NORM_FIELDS, BATCH_NORM_GRAD_FIELDS, NORM_RELU, NORM_RELU6, NORM_TRAINING, type NORM_EXPORTS } from './wasm-norm.js';
+
+export type VectorExport = (typeof NORM_EXPORTS)[number] | (typeof ELEMENTWISE_EXPORTS)[number];
+
+/** Byte addresses of the descriptors (below the engine's GEMM workspace, clear of the conv ones). */
+const BATCH_NORM_DESC = 1024;
+const BATCH_NORM_GRAD_DESC = 1152;
+
+const BITS = new Float32Array(1);
+const BITS_I32 = new Int32Array(BITS.buffer);
+
+/** The float32 bits of v as an i32 (how float arguments reach the kernels). */
+export function f32Bits(v: number): number {
+  BITS[0] = v;
+  return BITS_I32[0]!;
+}
+
+/** Runs one kernel export per task: in parallel on the engine's pool when there are several. */
+export type RunTasks = (name: VectorExport, tasks: number[][]) => void;
+
+export class WasmVectorOps implements VectorOps {
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly run: RunTasks,
+    private readonly threads: number,
+    private readonly minElementsPerThread: number,
+  ) {}
+
+  private parts(elements: number, cap: number): number {
+    return Math.max(1, Math.min(this.threads, cap, Math.floor(elements / this.minElementsPerThread)));
+  }
+
+  private writeDesc<K extends readonly string[]>(at: number, fields: K, values: Record<K[number], number>): void {
+    const i32 = new Int32Array(this.memory.buffer, at, fields.length);
+    fields.forEach((f: K[number], i) => (i32[i] = values[f]));
+  }
+
+  private byChannel(name: VectorExport, desc: number, channels: number, elements: number): void {
+    if (channels === 0) return;
+    this.run(name, splitRange(channels, this.parts(elements, channels), 1).map(([c0, c1]) => [desc, c0, c1]));
+  }
+
+  /** Element ranges aligned to 16 (whole SIMD blocks per thread) with the kernel's other arguments. */
+  private byElement(name: VectorExport, n: number, args: (start: number, end: number) => number[]): void {
+    if (n === 0) return;
+    this.run(name, splitRange(n, this.parts(n, Infinity), 16).map(([s, e]) => args(s, e)));
+  }
+
+  batchNorm(c: BatchNormCall): void {
+    const flags = (c.training ? NORM_TRAINING : 0) | (c.activation === 'relu' ? NORM_RELU : c.activation === 'relu6' ? NORM_RELU | NORM_RELU6 : 0);
+    const b = (p: number) => 4 * p;
+    const { outer, channels, inner } = c;
+    this.writeDesc(BATCH_NORM_DESC, BATCH_NORM_FIELDS, {
+      outer, channels, inner,
+      x: b(c.x), y: b(c.y), scale: b(c.scale), bias: b(c.bias), mean: b(c.mean), variance: b(c.variance),
+      flags, epsilon: f32Bits(c.epsilon),
+    });
+    this.byChannel('batch_norm', BATCH_NORM_DESC, c.channels, c.outer * c.channels * c.inner);
+  }
+
+  batchNormGrad(c: BatchNormGradCall): void {
+    const b = (p: number) => 4 * p;
+    const { outer, channels, inner } = c;
+    this.writeDesc(BATCH_NORM_GRAD_DESC, BATCH_NORM_GRAD_FIELDS, {
+      outer, channels, inner,
+      x: b(c.x), scale: b(c.scale), mean: b(c.mean), variance: b(c.variance), dy: b(c.dy), dx: b(c.dx), dscale: b(c.dscale), dbias: b(c.dbias),
+      flags: c.training ? NORM_TRAINING : 0, epsilon: f32Bits(c.epsilon),
+    });
+    this.byChannel('batch_norm_grad', BATCH_NORM_GRAD_DESC, c.channels, c.outer * c.channels * c.inner);
+  }
+
+  select(c: SelectCall): void {
+    this.byElement('select', c.n, (s, e) => [4 * c.cond, 4 * c.a, 4 * c.b, 4 * c.out, s, e, c.scalarB ? 1 : 0]);
+  }
+
+  inRange(c: InRangeCall): void {
+    const flags = (c.strictLo ? IN_RANGE_STRICT_LO : 0) | (c.strictHi ? IN_RANGE_STRICT_HI : 0);
+    this.byElement('in_range', c.n, (s, e) => [4 * c.x, 4 * c.y, s, e, f32Bits(c.lo), f32Bits(c.hi), flags]);
+  }
+
+  binary(op: 'add' | 'mul', a: number, b: number, out: number, n: number): void {
+    this.byElement(op, n, (s, e) => [4 * a, 4 * b, 4 * out, s, e]);
+  }
+
+  sgd(c: SgdCall): void {
+    const momentum = c.momentum !== 0 ? SGD_MOMENTUM | (c.first ? SGD_FIRST : 0) | (c.nesterov ? SGD_NESTEROV : 0) : 0;
+    const flags = momentum | (c.weightDecay !== 0 ? SGD_DECAY : 0);
+    const floats = [c.lr, c.momentum, 1 - c.dampening, c.weightDecay].map(f32Bits);
+    this.byElement('sgd', c.n, (s, e) => [4 * c.param, 4 * c.grad, 4 * c.velocity, s, e, ...floats, flags]);
+  }
+}
