@@ -38,7 +38,7 @@ export class CpuBackend implements Backend<CpuTensor> {
   }
 
   prepare(spec: KernelSpec): BoundKernel<CpuTensor> | undefined {
-    const chosen = chooseKernel(spec, this.impls);
+    const chosen = chooseKernel(spec, this.impls, this.heap ? (t) => this.inHeap(t.dtype, t.shape, size(t.shape) * byteSize(t.dtype)) : undefined, (t) => this.releaseScratch(t));
     if (!chosen) return undefined;
     this.choices.push(chosen.choice);
     const k = chosen.kernel;
@@ -66,10 +66,15 @@ export class CpuBackend implements Backend<CpuTensor> {
     return buf;
   }
 
-  /** A zeroed buffer in the engine heap. */
+  /** A zeroed buffer in the engine heap (an ordinary one if the heap cannot grow). */
   private inHeap(dtype: TypeInfo['dtype'], shape: TypeInfo['shape'], bytes: number): CpuTensor {
     const h = this.heap!;
-    const address = h.alloc(Math.max(bytes, 1));
+    let address: number;
+    try {
+      address = h.alloc(Math.max(bytes, 1));
+    } catch {
+      return dtype === 'uint8' && shape.length === 1 ? { dtype, shape, data: new Uint8Array(bytes) } : cpuAlloc(dtype, shape);
+    }
     const t = cpuView(h.buffer(), address, dtype, shape);
     new Uint8Array(t.data.buffer, address, bytes).fill(0);
     return { ...t, heap: h.tag };
@@ -83,6 +88,11 @@ export class CpuBackend implements Backend<CpuTensor> {
   private track(bytes: number): void {
     this.live += bytes;
     if (this.live > this.peak) this.peak = this.live;
+  }
+
+  /** Gives back a buffer that was never counted (backend switching's timing operands). */
+  private releaseScratch(buf: CpuTensor): void {
+    if (buf.heap && this.heap && buf.heap === this.heap.tag) this.heap.free(buf.data.byteOffset);
   }
 
   free(buf: CpuTensor): void {

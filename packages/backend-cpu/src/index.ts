@@ -1,13 +1,14 @@
 export { CpuBackend } from './backend.js';
 export { CPU_KERNELS } from './kernels/index.js';
 export type { CpuKernel, CpuKernelTable } from './kernel-table.js';
-export { cpuAlloc, type CpuTensor, type CpuData } from './tensor.js';
+export { cpuAlloc, type CpuTensor, type CpuData, type HeapAllocator } from './tensor.js';
 export {
   FAST_KERNELS,
   createFastKernels,
   initFastKernels,
   disposeFastKernels,
   fastEngine,
+  fastHeap,
   wasmSimdSupported,
   wasmThreadsSupported,
   measureSimdPeak,

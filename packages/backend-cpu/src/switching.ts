@@ -2,10 +2,10 @@
  * Backend switching (PockEngine §3.4): several implementations of an op may be available (the
  * reference JS kernels, the WASM-SIMD ones, ...). For each op instance of a program the fastest
  * for its actual shapes and attributes is picked by measuring, once, at bind time, and the
- * choice is cached by (op, attrs, shapes). Only float operands are timed (random data); ops
- * with integer inputs keep the first implementation that has them.
+ * choice is cached by (op, attrs, shapes). Only float and bool operands are timed (random data);
+ * ops with integer inputs keep the first implementation that has them.
  */
-import { isFloat, randn, type KernelSpec } from '@pockengine/core';
+import { isFloat, randn, type KernelSpec, type TypeInfo } from '@pockengine/core';
 import type { CpuKernel, CpuKernelTable } from './kernel-table.js';
 import { cpuAlloc, type CpuTensor } from './tensor.js';
 
@@ -48,8 +48,16 @@ function time(run: () => void, best: number): number {
   return times[times.length >> 1]!;
 }
 
-/** The implementation to use for `spec`, measuring the candidates if there is a choice. */
-export function chooseKernel(spec: KernelSpec, impls: readonly KernelImpl[]): { kernel: CpuKernel<unknown>; choice: KernelChoice } | undefined {
+/**
+ * The implementation to use for `spec`, measuring the candidates if there is a choice. `alloc` /
+ * `release`: where the timing operands live (as the program's will, e.g. in the kernels' heap).
+ */
+export function chooseKernel(
+  spec: KernelSpec,
+  impls: readonly KernelImpl[],
+  alloc: (t: TypeInfo) => CpuTensor = (t) => cpuAlloc(t.dtype, t.shape),
+  release: (t: CpuTensor) => void = () => {},
+): { kernel: CpuKernel<unknown>; choice: KernelChoice } | undefined {
   const cands = impls.filter((i) => i.kernels[spec.op] !== undefined);
   if (cands.length === 0) return undefined;
   const pick = (name: string, timesMs?: Record<string, number>) => ({
@@ -57,31 +65,31 @@ export function chooseKernel(spec: KernelSpec, impls: readonly KernelImpl[]): { 
     choice: { node: spec.node, op: spec.op, impl: name, timesMs },
   });
   const distinct = new Set(cands.map((c) => c.kernels[spec.op]));
-  if (distinct.size === 1 || !spec.inputs.every((t) => isFloat(t.dtype))) return pick(cands[0]!.name);
+  // bool operands (masks) take random bytes; integer ones (indices) could be out of range
+  if (distinct.size === 1 || !spec.inputs.every((t) => isFloat(t.dtype) || t.dtype === 'bool')) return pick(cands[0]!.name);
   const k = key(spec);
   const cached = cache.get(k);
   if (cached) return pick(cached.impl, cached.timesMs);
   const inputs = spec.inputs.map((t, i) => {
-    const buf = cpuAlloc(t.dtype, t.shape);
-    buf.data.set(randn(t.shape, 17 + i, 1, t.dtype).data as Float32Array);
+    const buf = alloc(t);
+    if (t.dtype === 'bool') buf.data.set(Array.from(randn(t.shape, 17 + i, 1, 'float32').data as Float32Array, (v) => +(v > 0)));
+    else buf.data.set(randn(t.shape, 17 + i, 1, t.dtype).data as Float32Array);
     return buf;
   });
-  const outputs: CpuTensor[] = spec.outputs.map((t) => cpuAlloc(t.dtype, t.shape));
+  const outputs: CpuTensor[] = spec.outputs.map((t) => alloc(t));
   const timesMs: Record<string, number> = {};
   let best = Infinity;
   // specialised implementations are listed last: time them first so slow ones are cut short
   for (const c of [...cands].reverse()) {
     const kern = c.kernels[spec.op] as CpuKernel<unknown>;
     try {
-      timesMs[c.name] = time(() => {
-        for (const o of outputs) o.data.fill(0);
-        kern(inputs, outputs, spec.attrs);
-      }, best);
+      timesMs[c.name] = time(() => kern(inputs, outputs, spec.attrs), best);
       best = Math.min(best, timesMs[c.name]!);
     } catch {
       timesMs[c.name] = Infinity; // cannot run this instance: never chosen
     }
   }
+  for (const t of [...inputs, ...outputs]) release(t);
   const fastest = Object.entries(timesMs).sort((a, b) => a[1] - b[1])[0]![0];
   cache.set(k, { impl: fastest, timesMs });
   return pick(fastest, timesMs);

@@ -28,6 +28,8 @@ export interface HeapAllocator {
   /** Byte address of `bytes` fresh bytes, 64-byte aligned. Throws when the heap cannot grow. */
   alloc(bytes: number): number;
   free(address: number): void;
+  /** Bytes of the heap this allocator spans now (live blocks and the holes between them). */
+  extent(): number;
 }
 
 export function cpuAlloc(dtype: DType, shape: Shape): CpuTensor {

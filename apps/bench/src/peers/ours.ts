@@ -23,10 +23,18 @@ export async function ourKernels(): Promise<{ kernels: CpuKernels; engine: strin
   return { kernels: { ...cpu.CPU_KERNELS, ...fast }, engine: info ? `fast kernels: ${info.engine} x${info.threads}` : 'fast kernels' };
 }
 
+/** Where the program's buffers live: in the fast kernels' heap when it is shared (zero-copy operands). */
+function programHeap(): cpu.HeapAllocator | undefined {
+  const f = (cpu as Record<string, unknown>).fastHeap as (() => cpu.HeapAllocator | undefined) | undefined;
+  return f?.();
+}
+
+/** The fast kernels' scratch: their heap, less the program buffers placed in it. */
 function kernelHeapBytes(): number | undefined {
   const engine = (cpu as Record<string, unknown>).fastEngine as (() => { heap(): Float32Array }) | undefined;
   try {
-    return engine?.().heap().byteLength;
+    const bytes = engine?.().heap().byteLength;
+    return bytes === undefined ? undefined : bytes - (programHeap()?.extent() ?? 0);
   } catch {
     return undefined;
   }
@@ -79,7 +87,7 @@ export async function runOurs(spec: RunSpec): Promise<RunResult> {
   } else scheme = fixedScheme(g, spec.config);
   const trainable = trainableOf(g, scheme);
   const { graph } = compileTrainingGraph(g, { loss: LOSS, optimizer, scheme });
-  const backend = new TimedBackend(new cpu.CpuBackend(kernels));
+  const backend = new TimedBackend(new cpu.CpuBackend(kernels, { heap: programHeap() }));
   const program = Program.create(graph, backend);
   const setupMs = performance.now() - t0;
   progress(`compiled in ${setupMs.toFixed(0)} ms; planned peak ${program.plan.memory.peakBytes} bytes`);

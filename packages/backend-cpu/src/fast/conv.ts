@@ -13,7 +13,7 @@
  */
 import { convGeometry, type AttrsOf, type ConvAttrs, type ConvGeometry } from '@pockengine/core';
 import type { CpuTensor } from '../tensor.js';
-import { get, put, zeros, type DepthwiseCall, type Engine, type FusedActivation, type Im2colCall } from './engine.js';
+import { load, place, placeZeroed, store, type DepthwiseCall, type Engine, type FusedActivation, type Im2colCall } from './engine.js';
 import { GEMM_ACCUMULATE, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS } from './wasm-gemm.js';
 
 const ACT_FLAGS: Record<FusedActivation, number> = { none: 0, relu: GEMM_RELU, relu6: GEMM_RELU | GEMM_RELU6 };
@@ -63,14 +63,14 @@ function flippedDepthwise(e: Engine, g: ConvGeometry, wp: number): { geometry: C
 export function conv2dForward(e: Engine, x: CpuTensor, w: CpuTensor, bias: CpuTensor | undefined, y: CpuTensor, attrs: ConvAttrs, act: FusedActivation = 'none'): void {
   const g = convGeometry(x.shape, w.shape, attrs);
   e.reset();
-  const xp = put(e, x.data);
-  const wp = put(e, w.data);
-  const bp = bias ? put(e, bias.data) : 0;
-  const yp = e.alloc(y.data.length);
+  const xp = load(e, x);
+  const wp = load(e, w);
+  const bp = bias ? load(e, bias) : 0;
+  const yp = place(e, y);
   const flags = (bias ? GEMM_ROW_BIAS : 0) | ACT_FLAGS[act];
   if (isDepthwise(g)) {
     e.depthwise('forward', depthwiseCall(g, { x: xp, weights: wp, bias: bp, y: yp, flags }));
-    return get(e, yp, y.data as Float32Array);
+    return store(e, yp, y);
   }
   const ckk = g.cPerGroup * g.kh * g.kw;
   const ohw = g.oh * g.ow;
@@ -88,26 +88,26 @@ export function conv2dForward(e: Engine, x: CpuTensor, w: CpuTensor, bias: CpuTe
         flags, bias: bp + grp * g.mPerGroup,
       });
     }
-  get(e, yp, y.data as Float32Array);
+  store(e, yp, y);
 }
 
 /** dx of conv2d from dy and w. */
 export function conv2dGradInput(e: Engine, dy: CpuTensor, w: CpuTensor, dx: CpuTensor, attrs: AttrsOf<'conv2d_grad_input'>): void {
   const g = convGeometry(attrs.inputShape, w.shape, attrs);
   e.reset();
-  const dyp = put(e, dy.data);
-  const wp = put(e, w.data);
+  const dyp = load(e, dy);
+  const wp = load(e, w);
   if (isDepthwise(g)) {
-    const dxp = e.alloc(dx.data.length);
+    const dxp = place(e, dx);
     const flipped = flippedDepthwise(e, g, wp);
     if (flipped) e.depthwise('forward', { ...depthwiseCall(flipped.geometry, { x: dyp, weights: flipped.weights, y: dxp }) });
     else e.depthwise('grad_input', depthwiseCall(g, { dy: dyp, weights: wp, y: dxp }));
-    return get(e, dxp, dx.data as Float32Array);
+    return store(e, dxp, dx);
   }
   const ckk = g.cPerGroup * g.kh * g.kw;
   const ohw = g.oh * g.ow;
   const pointwise = isPointwise(g);
-  const dxp = pointwise ? e.alloc(dx.data.length) : zeros(e, dx.data.length);
+  const dxp = pointwise ? place(e, dx) : placeZeroed(e, dx);
   const col = pointwise ? 0 : e.alloc(ckk * ohw);
   for (let n = 0; n < g.n; n++)
     for (let grp = 0; grp < g.groups; grp++) {
@@ -122,19 +122,19 @@ export function conv2dGradInput(e: Engine, dy: CpuTensor, w: CpuTensor, dx: CpuT
       });
       if (!pointwise) e.col2im(im2colCall(g, dxg, col));
     }
-  get(e, dxp, dx.data as Float32Array);
+  store(e, dxp, dx);
 }
 
 /** dw of conv2d from x and dy. */
 export function conv2dGradWeight(e: Engine, x: CpuTensor, dy: CpuTensor, dw: CpuTensor, attrs: AttrsOf<'conv2d_grad_weight'>): void {
   const g = convGeometry(x.shape, attrs.weightShape, attrs);
   e.reset();
-  const xp = put(e, x.data);
-  const dyp = put(e, dy.data);
-  const dwp = e.alloc(dw.data.length);
+  const xp = load(e, x);
+  const dyp = load(e, dy);
+  const dwp = place(e, dw);
   if (isDepthwise(g)) {
     e.depthwise('grad_weight', depthwiseCall(g, { x: xp, dy: dyp, y: dwp }));
-    return get(e, dwp, dw.data as Float32Array);
+    return store(e, dwp, dw);
   }
   const ckk = g.cPerGroup * g.kh * g.kw;
   const ohw = g.oh * g.ow;
@@ -153,5 +153,5 @@ export function conv2dGradWeight(e: Engine, x: CpuTensor, dy: CpuTensor, dw: Cpu
         flags: n > 0 ? GEMM_ACCUMULATE : 0, bias: 0,
       });
     }
-  get(e, dwp, dw.data as Float32Array);
+  store(e, dwp, dw);
 }

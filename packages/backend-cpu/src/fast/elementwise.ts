@@ -5,7 +5,7 @@
  */
 import type { AttrsOf } from '@pockengine/core';
 import type { CpuTensor } from '../tensor.js';
-import { get, getBytes, put, putBytes, type Engine, type VectorOps } from './engine.js';
+import { load, loadBytes, place, placeBytes, store, storeBytes, type Engine, type VectorOps } from './engine.js';
 
 /** where forms the fast kernel handles: a bool condition and `a` of out's length, `b` of out's length or a scalar. */
 export function whereIsFast(cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: CpuTensor): boolean {
@@ -17,12 +17,12 @@ export function whereIsFast(cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: Cp
 export function whereForward(e: Engine, v: VectorOps, cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: CpuTensor): void {
   const n = out.data.length;
   e.reset();
-  const cp = putBytes(e, cond.data as Uint8Array);
-  const ap = put(e, a.data);
-  const bp = put(e, b.data);
-  const op = e.alloc(n);
+  const cp = loadBytes(e, cond);
+  const ap = load(e, a);
+  const bp = load(e, b);
+  const op = place(e, out);
   v.select({ cond: cp, a: ap, b: bp, out: op, n, scalarB: b.data.length !== n });
-  get(e, op, out.data as Float32Array);
+  store(e, op, out);
 }
 
 const F32 = new Float32Array(1);
@@ -52,10 +52,10 @@ export function inRangeForward(e: Engine, v: VectorOps, x: CpuTensor, y: CpuTens
   const strictHi = a.strictMax ?? false;
   const n = x.data.length;
   e.reset();
-  const xp = put(e, x.data);
-  const yp = e.alloc(Math.ceil(n / 4));
+  const xp = load(e, x);
+  const yp = placeBytes(e, y);
   v.inRange({ x: xp, y: yp, n, lo: strictLo ? atMost(lo) : atLeast(lo), hi: strictHi ? atLeast(hi) : atMost(hi), strictLo, strictHi });
-  getBytes(e, yp, y.data as Uint8Array);
+  storeBytes(e, yp, y);
 }
 
 /** add / mul forms the fast kernel handles: operands of out's length (hence out's shape). */
@@ -66,9 +66,9 @@ export function binaryIsFast(a: CpuTensor, b: CpuTensor, out: CpuTensor): boolea
 /** out = a + b or a * b, same shapes. */
 export function binaryForward(e: Engine, v: VectorOps, op: 'add' | 'mul', a: CpuTensor, b: CpuTensor, out: CpuTensor): void {
   e.reset();
-  const ap = put(e, a.data);
-  const bp = put(e, b.data);
-  const outp = e.alloc(out.data.length);
+  const ap = load(e, a);
+  const bp = load(e, b);
+  const outp = place(e, out);
   v.binary(op, ap, bp, outp, out.data.length);
-  get(e, outp, out.data as Float32Array);
+  store(e, outp, out);
 }

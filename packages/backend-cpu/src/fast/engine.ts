@@ -5,6 +5,7 @@
  * engine; kernels copy tensors in, run primitives on heap offsets, and copy results out.
  * Offsets and strides are in float elements.
  */
+import type { CpuTensor } from '../tensor.js';
 
 /** C = act(C? + A B + bias?) for the m x n block at `c` (row stride ldc). */
 export interface GemmCall {
@@ -171,6 +172,11 @@ export interface Engine {
   depthwise(kind: DepthwiseKind, call: DepthwiseCall): void;
   /** Absent on engines where the reference kernels are as fast (the JS engine). */
   readonly vector?: VectorOps;
+  /**
+   * The identity of the heap when tensors may live in it (`CpuTensor.heap`): kernels then use
+   * them in place. Absent on engines whose heap cannot hold a backend's buffers.
+   */
+  readonly tag?: object;
 }
 
 /** The engine's heap cannot grow to the size a kernel call needs; kernels then use the reference kernel. */
@@ -217,10 +223,77 @@ export function getBytes(e: Engine, p: number, out: Uint8Array): void {
   out.set(bytesAt(e, p, out.length));
 }
 
+/**
+ * Zero-copy operands. A tensor placed in the engine's heap by a CpuBackend with `heap` (see
+ * HeapAllocator) is used where it is; any other tensor is copied in (and results copied out).
+ */
+
+/** Float offset of a heap-resident tensor, or -1. */
+export function residentAt(e: Engine, t: CpuTensor): number {
+  return t.heap !== undefined && t.heap === e.tag && (t.data.byteOffset & 3) === 0 ? t.data.byteOffset >> 2 : -1;
+}
+
+/** An input's float offset: where it lives, or a fresh copy. */
+export function load(e: Engine, t: CpuTensor): number {
+  const p = residentAt(e, t);
+  return p >= 0 ? p : put(e, t.data as ArrayLike<number>);
+}
+
+/**
+ * For kernels that update an operand in place (optimizer steps): the output's offset holding a
+ * copy of `input` (no copy when the output already is the input's buffer), or fresh scratch.
+ */
+export function loadInto(e: Engine, input: CpuTensor, output: CpuTensor): number {
+  const o = residentAt(e, output);
+  if (o < 0) return put(e, input.data as ArrayLike<number>);
+  if (residentAt(e, input) !== o) e.heap().set(input.data as ArrayLike<number>, o);
+  return o;
+}
+
+/** An output's float offset: where it lives, or fresh scratch (contents unspecified). */
+export function place(e: Engine, t: CpuTensor): number {
+  const p = residentAt(e, t);
+  return p >= 0 ? p : e.alloc(t.data.length);
+}
+
+/** place, zeroed. */
+export function placeZeroed(e: Engine, t: CpuTensor): number {
+  const p = place(e, t);
+  e.heap().fill(0, p, p + t.data.length);
+  return p;
+}
+
+/** Delivers the result at p into `t`: nothing to do when t lives at p. */
+export function store(e: Engine, p: number, t: CpuTensor): void {
+  if (residentAt(e, t) !== p) get(e, p, t.data as Float32Array);
+}
+
+/** load for bool / byte tensors (float offset of the first byte). */
+export function loadBytes(e: Engine, t: CpuTensor): number {
+  const p = residentAt(e, t);
+  return p >= 0 ? p : putBytes(e, t.data as Uint8Array);
+}
+
+/** place for bool / byte tensors. */
+export function placeBytes(e: Engine, t: CpuTensor): number {
+  const p = residentAt(e, t);
+  return p >= 0 ? p : e.alloc(Math.ceil(t.data.length / 4));
+}
+
+/** store for bool / byte tensors. */
+export function storeBytes(e: Engine, p: number, t: CpuTensor): void {
+  if (residentAt(e, t) !== p) getBytes(e, p, t.data as Uint8Array);
+}
+
 /** Grows a heap by doubling; the arena is a bump pointer reset per kernel call. */
 export class Arena {
   private top: number;
-  constructor(private readonly base: number) {
+  constructor(private base: number) {
+    this.top = base;
+  }
+  /** Moves the start (between kernel calls: memory below it is pinned by a HeapAllocator). */
+  rebase(base: number): void {
+    this.base = base;
     this.top = base;
   }
   reset(): void {

@@ -154,6 +154,7 @@ export {
   createWasmEngine,
   disposeFastKernels,
   fastEngine,
+  fastHeap,
   initFastKernels,
   wasmSimdSupported,
   wasmThreadsSupported,

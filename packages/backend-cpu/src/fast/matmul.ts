@@ -6,7 +6,7 @@
 import { matmulDims, size, type MatmulAttrs } from '@pockengine/core';
 import { broadcastView, forEachRow } from '../kernels/broadcast.js';
 import type { CpuTensor } from '../tensor.js';
-import { get, put, type Engine } from './engine.js';
+import { load, place, store, type Engine } from './engine.js';
 
 /** For each index of the broadcast batch shape, which matrix of an operand with batch shape `from` it reads. */
 function batchIndex(from: readonly number[], batch: readonly number[]): Int32Array {
@@ -23,9 +23,9 @@ export function matmulForward(e: Engine, a: CpuTensor, b: CpuTensor, out: CpuTen
   const bBatch = b.shape.slice(0, -2);
   const count = size(batch);
   e.reset();
-  const ap = put(e, a.data);
-  const bp = put(e, b.data);
-  const cp = e.alloc(count * m * n);
+  const ap = load(e, a);
+  const bp = load(e, b);
+  const cp = place(e, out);
   const rsA = attrs.transA ? 1 : k;
   const csA = attrs.transA ? m : 1;
   const rsB = attrs.transB ? 1 : n;
@@ -44,5 +44,5 @@ export function matmulForward(e: Engine, a: CpuTensor, b: CpuTensor, out: CpuTen
         flags: 0, bias: 0,
       });
   }
-  get(e, cp, out.data as Float32Array);
+  store(e, cp, out);
 }

@@ -1,28 +1,28 @@
 /**
  * Fast float32 batch_norm and batch_norm_grad on the engine's vector primitives (wasm-norm.ts),
- * over core's batchNormDims layout: operands are copied into the heap, normalized there and
- * copied out, as the conv kernels do. Formulas: core/ops/norm.ts and the reference kernels.
+ * over core's batchNormDims layout: operands are used in the heap (copied in and out unless they
+ * live there), as the conv kernels do. Formulas: core/ops/norm.ts and the reference kernels.
  */
 import { batchNormDims, type BatchNormAttrs } from '@pockengine/core';
 import type { CpuTensor } from '../tensor.js';
-import { get, put, type Engine, type VectorOps } from './engine.js';
+import { load, place, store, type Engine, type VectorOps } from './engine.js';
 
 /** inputs x, scale, bias, runMean, runVar; outputs y, and in training mode the batch mean and biased variance. */
 export function batchNormForward(e: Engine, v: VectorOps, inputs: readonly CpuTensor[], outputs: readonly CpuTensor[], a: BatchNormAttrs): void {
   const [x, scale, bias, runMean, runVar] = inputs as [CpuTensor, CpuTensor, CpuTensor, CpuTensor, CpuTensor];
   const d = batchNormDims(x.shape);
   e.reset();
-  const xp = put(e, x.data);
-  const sp = put(e, scale.data);
-  const bp = put(e, bias.data);
-  const mp = a.training ? e.alloc(d.channels) : put(e, runMean.data);
-  const vp = a.training ? e.alloc(d.channels) : put(e, runVar.data);
-  const yp = e.alloc(x.data.length);
+  const xp = load(e, x);
+  const sp = load(e, scale);
+  const bp = load(e, bias);
+  const mp = a.training ? place(e, outputs[1]!) : load(e, runMean);
+  const vp = a.training ? place(e, outputs[2]!) : load(e, runVar);
+  const yp = place(e, outputs[0]!);
   v.batchNorm({ ...d, x: xp, y: yp, scale: sp, bias: bp, mean: mp, variance: vp, epsilon: a.epsilon, training: a.training, activation: a.activation ?? 'none' });
-  get(e, yp, outputs[0]!.data as Float32Array);
+  store(e, yp, outputs[0]!);
   if (a.training) {
-    get(e, mp, outputs[1]!.data as Float32Array);
-    get(e, vp, outputs[2]!.data as Float32Array);
+    store(e, mp, outputs[1]!);
+    store(e, vp, outputs[2]!);
   }
 }
 
@@ -34,19 +34,19 @@ export function batchNormGrad(e: Engine, v: VectorOps, inputs: readonly CpuTenso
   e.reset();
   const call = {
     ...d,
-    x: put(e, x.data),
-    scale: put(e, scale.data),
-    mean: put(e, mean.data),
-    variance: put(e, variance.data),
-    dy: put(e, dy.data),
-    dx: e.alloc(dx.data.length),
-    dscale: e.alloc(d.channels),
-    dbias: e.alloc(d.channels),
+    x: load(e, x),
+    scale: load(e, scale),
+    mean: load(e, mean),
+    variance: load(e, variance),
+    dy: load(e, dy),
+    dx: place(e, dx),
+    dscale: place(e, dscale),
+    dbias: place(e, dbias),
     epsilon: a.epsilon,
     training: a.training,
   };
   v.batchNormGrad(call);
-  get(e, call.dx, dx.data as Float32Array);
-  get(e, call.dscale, dscale.data as Float32Array);
-  get(e, call.dbias, dbias.data as Float32Array);
+  store(e, call.dx, dx);
+  store(e, call.dscale, dscale);
+  store(e, call.dbias, dbias);
 }

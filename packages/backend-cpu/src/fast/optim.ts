@@ -5,16 +5,16 @@
  */
 import type { SgdAttrs } from '@pockengine/core';
 import type { CpuTensor } from '../tensor.js';
-import { get, put, type Engine, type VectorOps } from './engine.js';
+import { load, loadInto, store, type Engine, type VectorOps } from './engine.js';
 
 /** inputs param, grad, lr, step, [velocity]; outputs param, [velocity]. */
 export function sgdUpdate(e: Engine, v: VectorOps, inputs: readonly CpuTensor[], outputs: readonly CpuTensor[], a: SgdAttrs): void {
   const [p, g, lr, step, vel] = inputs as [CpuTensor, CpuTensor, CpuTensor, CpuTensor, CpuTensor | undefined];
   const [pOut, velOut] = outputs;
   e.reset();
-  const pp = put(e, p.data);
-  const gp = put(e, g.data);
-  const vp = vel ? put(e, vel.data) : 0;
+  const pp = loadInto(e, p, pOut!);
+  const gp = load(e, g);
+  const vp = vel ? loadInto(e, vel, velOut!) : 0;
   const call = {
     lr: lr.data[0]!,
     momentum: a.momentum,
@@ -34,6 +34,6 @@ export function sgdUpdate(e: Engine, v: VectorOps, inputs: readonly CpuTensor[],
       i = j;
     }
   }
-  get(e, pp, pOut!.data as Float32Array);
-  if (vel) get(e, vp, velOut!.data as Float32Array);
+  store(e, pp, pOut!);
+  if (vel) store(e, vp, velOut!);
 }

@@ -5,6 +5,7 @@
  * threaded. `initFastKernels()` compiles asynchronously and can start a worker pool over shared
  * memory; await it once before running a program to get threads.
  */
+import type { HeapAllocator } from '../tensor.js';
 import type { Engine } from './engine.js';
 import { JsEngine } from './js-engine.js';
 import { ThreadPool, browserSpawner, type SpawnWorker } from './thread-pool.js';
@@ -77,6 +78,17 @@ export function fastEngine(): Engine {
     }
   }
   return current;
+}
+
+/**
+ * Memory for a CpuBackend inside the fast kernels' heap (`new CpuBackend(impls, { heap: fastHeap() })`),
+ * so kernels use its buffers in place instead of copying operands in and out. Undefined where
+ * the engine's memory is not shared (no threads; then buffers stay ordinary ArrayBuffers).
+ * Tensors placed here belong to this engine: after initFastKernels() replaces it, kernels copy them.
+ */
+export function fastHeap(): HeapAllocator | undefined {
+  const e = fastEngine();
+  return e instanceof WasmEngine ? e.pinned() : undefined;
 }
 
 export interface FastKernelOptions {

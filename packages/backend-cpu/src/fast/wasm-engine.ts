@@ -9,6 +9,7 @@
  * blocks (GEMM) or channel ranges (im2col, depthwise) that the pool runs in parallel. The
  * streaming primitives (batch norm, elementwise, SGD) are `vector` (wasm-vector-ops.ts).
  */
+import type { HeapAllocator } from '../tensor.js';
 import { Arena, HeapExhausted, type DepthwiseCall, type DepthwiseKind, type Engine, type GemmCall, type Im2colCall } from './engine.js';
 import { splitRange, type ThreadPool } from './thread-pool.js';
 import { ModuleBuilder } from './wasm-builder.js';
@@ -65,10 +66,90 @@ export function kernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
 
 type Exports = Record<(typeof KERNEL_EXPORTS)[number], (...args: number[]) => void>;
 
+/**
+ * Long-lived blocks (a CpuBackend's weights and arena) in the engine's memory, between the GEMM
+ * workspaces and the per-call scratch arena, which starts above the highest live block. First
+ * fit over a free list with coalescing; 64-byte aligned, with 64 bytes of slack after each block
+ * (the kernels may read whole registers past an operand's end).
+ */
+export class PinnedHeap implements HeapAllocator {
+  private readonly live = new Map<number, number>();
+  /** Free blocks [address, bytes] below `top`, sorted by address, never adjacent. */
+  private holes: [number, number][] = [];
+  private top: number;
+
+  constructor(
+    readonly tag: WebAssembly.Memory,
+    private readonly base: number,
+    private readonly grow: (bytes: number) => void,
+    private readonly moved: (top: number) => void,
+  ) {
+    this.top = base;
+  }
+
+  buffer(): ArrayBufferLike {
+    return this.tag.buffer;
+  }
+
+  /** Bytes from the base to the end of the highest live block. */
+  extent(): number {
+    return this.top - this.base;
+  }
+
+  alloc(bytes: number): number {
+    const size = Math.ceil(bytes / 64) * 64 + 64;
+    const i = this.holes.findIndex(([, b]) => b >= size);
+    let address: number;
+    if (i >= 0) {
+      const [a, b] = this.holes[i]!;
+      address = a;
+      if (b === size) this.holes.splice(i, 1);
+      else this.holes[i] = [a + size, b - size];
+    } else {
+      address = this.top;
+      this.grow(address + size);
+      this.top = address + size;
+      this.moved(this.top);
+    }
+    this.live.set(address, size);
+    return address;
+  }
+
+  free(address: number): void {
+    const size = this.live.get(address);
+    if (size === undefined) return;
+    this.live.delete(address);
+    let k = this.holes.findIndex(([a]) => a > address);
+    if (k < 0) k = this.holes.length;
+    this.holes.splice(k, 0, [address, size]);
+    // coalesce with the next and the previous hole
+    const next = this.holes[k + 1];
+    if (next && address + size === next[0]) {
+      this.holes[k]![1] += next[1];
+      this.holes.splice(k + 1, 1);
+    }
+    const prev = this.holes[k - 1];
+    if (prev && prev[0] + prev[1] === address) {
+      prev[1] += this.holes[k]![1];
+      this.holes.splice(k, 1);
+    }
+    // a hole at the top gives the memory back to the scratch arena
+    const last = this.holes.at(-1);
+    if (last && last[0] + last[1] === this.top) {
+      this.top = last[0];
+      this.holes.pop();
+      this.moved(this.top);
+    }
+  }
+}
+
 export class WasmEngine implements Engine {
   readonly name: string;
   readonly threads: number;
   readonly vector: WasmVectorOps;
+  /** Set when the memory is shared: a CpuBackend may then keep its buffers here (see pinned). */
+  readonly tag?: object;
+  private pinnedHeap: PinnedHeap | undefined;
   private view: Float32Array;
   private readonly arena: Arena;
   private readonly exports: Exports;
@@ -89,6 +170,22 @@ export class WasmEngine implements Engine {
     this.ensure(this.arena.take(0)[1]);
     this.arena.reset();
     this.vector = new WasmVectorOps(this.memory, (name, tasks) => this.run(name, tasks), this.threads, split.minElementsPerThread);
+    if (typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer) this.tag = memory;
+  }
+
+  /**
+   * Where a CpuBackend can keep its buffers so that kernels use them in place: only on shared
+   * memory (growing a non-shared memory detaches every view of it). Call between kernel calls.
+   */
+  pinned(): HeapAllocator | undefined {
+    if (!this.tag) return undefined;
+    this.pinnedHeap ??= new PinnedHeap(
+      this.memory,
+      WS_BASE + this.threads * this.wsBytes,
+      (bytes) => this.ensure(Math.ceil(bytes / 4) + 64),
+      (top) => this.arena.rebase(top / 4),
+    );
+    return this.pinnedHeap;
   }
 
   heap(): Float32Array {

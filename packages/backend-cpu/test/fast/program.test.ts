@@ -4,9 +4,9 @@
  * run on the reference backend and on one with FAST_KERNELS after initFastKernels (threads, then
  * the forced pure-JS engine). Results agree to float32 accuracy.
  */
-import { GraphBuilder, Program, dce, gradients, rng, size, tensor, type Tensor } from '@pockengine/core';
+import { GraphBuilder, Program, compileTrainingGraph, dce, gradients, nn, parseScheme, rng, size, tensor, type Tensor } from '@pockengine/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CpuBackend, CPU_KERNELS, FAST_KERNELS, disposeFastKernels, initFastKernels, wasmSimdSupported } from '../../src/index.js';
+import { CpuBackend, CPU_KERNELS, FAST_KERNELS, disposeFastKernels, fastHeap, initFastKernels, wasmSimdSupported, wasmThreadsSupported } from '../../src/index.js';
 import { expectClose } from './helpers.js';
 
 function rand(shape: number[], seed: number, scale = 1): Tensor {
@@ -62,4 +62,49 @@ describe('FAST_KERNELS in a compiled training step', () => {
         expectClose(Array.from(g, (v) => v / scale), Array.from(w, (v) => v / scale), 2000, `${mode} ${name}`);
       }
     });
+
+  it('gives bit-identical results with the program buffers in the kernels\' heap (zero-copy)', async () => {
+    await initFastKernels({ threads: 2 });
+    const heap = fastHeap();
+    if (!heap) return expect(wasmThreadsSupported()).toBe(false); // no shared memory here: nothing to check
+    const kernels = { ...CPU_KERNELS, ...FAST_KERNELS };
+    const copied = await Program.create(buildProgram(), new CpuBackend(kernels)).step(FEEDS);
+    const before = heap.extent();
+    // a training step too: an optimizer update written in place, masks, batch norm, in-place elementwise
+    const be = new CpuBackend(kernels, { heap });
+    const prog = Program.create(buildProgram(), be);
+    expect(heap.extent()).toBeGreaterThan(before);
+    const zeroCopy = await prog.step(FEEDS);
+    for (const name of ['logits', 'loss', 'gw1', 'gwd', 'gwp', 'gfc']) expect(Array.from(zeroCopy[name]!.data as Float32Array), name).toEqual(Array.from(copied[name]!.data as Float32Array));
+    prog.dispose();
+    expect(heap.extent()).toBe(before); // every block given back
+  });
+
+  it('trains identically with the program in the kernels\' heap (SGD with momentum, frozen-BN CNN)', async () => {
+    await initFastKernels({ threads: 2 });
+    const heap = fastHeap();
+    if (!heap) return expect(wasmThreadsSupported()).toBe(false);
+    const b = new GraphBuilder('cnn');
+    const x = b.input('x', 'float32', [4, 3, 16, 16]);
+    let h = x;
+    for (let i = 0; i < 3; i++) {
+      h = nn.conv2d(b, h, 8 + 4 * i, `c${i}`, { kernel: 3, stride: i === 0 ? 1 : 2, bias: false, seed: 10 + i });
+      h = nn.relu6(b, nn.batchNorm(b, h, `bn${i}`, i === 2));
+    }
+    b.output('logits', nn.dense(b, nn.globalAvgPool(b, h), 5, 'head', { seed: 20 }));
+    const model = b.build();
+    const kernels = { ...CPU_KERNELS, ...FAST_KERNELS };
+    const feeds = { x: rand([4, 3, 16, 16], 9, 2), labels: tensor('int64', [4], [1, 3, 0, 4]) };
+    const weights = [];
+    for (const opts of [{}, { heap }]) {
+      const scheme = parseScheme({ rules: [{ params: 'head.*', update: 'full' }, { params: 'c2.*', update: 'full' }, { params: 'bn*', update: 'full' }] });
+      const { graph } = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme, optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9 } });
+      const prog = Program.create(graph, new CpuBackend(kernels, opts));
+      const losses = [];
+      for (let s = 0; s < 3; s++) losses.push(Number((await prog.step(feeds)).loss!.data[0]));
+      weights.push({ losses, w: Array.from((await prog.read('c2.weight')).data as Float32Array), bn: Array.from((await prog.read('bn1.bias')).data as Float32Array) });
+      prog.dispose();
+    }
+    expect(weights[1]).toEqual(weights[0]);
+  });
 });
