@@ -1,11 +1,16 @@
 /**
  * Core and the CPU backend run in a browser: bundled for the browser platform (a Node-only
  * import anywhere would fail the bundle) and executed in headless Chromium, where an MLP is
- * compiled and trained with the reference kernels and with the WASM-SIMD ones.
+ * compiled and trained with the reference kernels, with the WASM-SIMD ones, and (the page served
+ * with COOP/COEP headers, so cross-origin isolated) with the threaded engine: Web Workers over
+ * shared WASM memory holding the program's buffers.
  * Needs Debian's `chromium` (.ci/run installs it); elsewhere the test is skipped, saying why.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +35,8 @@ describe('in a browser', () => {
     expect(r.outputFiles[0]!.text.length).toBeGreaterThan(1000);
   });
 
-  it.skipIf(!CHROMIUM)(`trains an MLP in headless Chromium${CHROMIUM ? '' : ' (skipped: no /usr/bin/chromium; apt-get install chromium)'}`, async () => {
+  /** Serves the bundled entry over HTTP with the headers that make a page cross-origin isolated. */
+  async function servePage(): Promise<{ url: string; close: () => void }> {
     const bundle = await build({
       entryPoints: [fileURLToPath(new URL('./browser/entry.ts', import.meta.url))],
       bundle: true,
@@ -40,19 +46,46 @@ describe('in a browser', () => {
       alias: { '@pockengine/core': src('core'), '@pockengine/backend-cpu': src('backend-cpu') },
       logLevel: 'silent',
     });
+    const page = `<!doctype html><html><body>running</body><script type="module">${bundle.outputFiles[0]!.text.replace(/<\/script/g, '<\\/script')}</script></html>`;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+      res.end(page);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}/`, close: () => server.close() };
+  }
+
+  it.skipIf(!CHROMIUM)(`trains an MLP in headless Chromium, with Web Workers on a cross-origin-isolated page${CHROMIUM ? '' : ' (skipped: no /usr/bin/chromium; apt-get install chromium)'}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pockengine-browser-'));
-    const html = join(dir, 'index.html');
-    writeFileSync(html, `<!doctype html><html><body>running</body><script type="module">${bundle.outputFiles[0]!.text.replace(/<\/script/g, '<\\/script')}</script></html>`);
-    const dom = execFileSync(
-      CHROMIUM!,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', `--user-data-dir=${join(dir, 'profile')}`, '--virtual-time-budget=20000', '--dump-dom', `file://${html}`],
-      { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'] },
-    );
+    const { url, close } = await servePage();
+    let dom: string;
+    try {
+      // asynchronous: this process serves the page while Chromium loads it
+      ({ stdout: dom } = await promisify(execFile)(
+        CHROMIUM!,
+        ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', `--user-data-dir=${join(dir, 'profile')}`, '--virtual-time-budget=30000', '--dump-dom', url],
+        { encoding: 'utf8', timeout: 120_000 },
+      ));
+    } finally {
+      close();
+    }
     const m = /RESULT (\{.*\})/.exec(dom);
     expect(m, dom.slice(0, 500)).not.toBeNull();
-    const r = JSON.parse(m![1]!.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { reference?: number[]; wasm?: number[]; error?: string };
+    const r = JSON.parse(m![1]!.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as {
+      reference?: number[];
+      wasm?: number[];
+      threaded?: number[];
+      isolated?: boolean;
+      zeroCopy?: boolean;
+      threads?: { engine: string; threads: number; sharedMemory: boolean };
+      error?: string;
+    };
     expect(r.error).toBeUndefined();
-    for (const losses of [r.reference!, r.wasm!]) {
+    expect(r.isolated).toBe(true);
+    expect(r.threads).toEqual({ engine: 'wasm-simd-threads', threads: 2, simd: true, sharedMemory: true });
+    expect(r.zeroCopy).toBe(true);
+    for (const losses of [r.reference!, r.wasm!, r.threaded!]) {
       expect(losses).toHaveLength(40);
       expect(losses.at(-1)!).toBeLessThan(0.1 * losses[0]!);
     }

@@ -1,14 +1,14 @@
 // Runs in headless Chromium (see browser.test.ts): core + backend-cpu, bundled for the browser,
 // compile and train an MLP with the reference kernels and with the WASM-SIMD ones.
 import { GraphBuilder, compileTraining, nn, rng, tensor } from '@pockengine/core';
-import { CPU_KERNELS, CpuBackend, FAST_KERNELS } from '@pockengine/backend-cpu';
+import { CPU_KERNELS, CpuBackend, FAST_KERNELS, fastHeap, initFastKernels } from '@pockengine/backend-cpu';
 
-function run(kernels: ConstructorParameters<typeof CpuBackend>[0]): number[] {
+function run(kernels: ConstructorParameters<typeof CpuBackend>[0], opts: ConstructorParameters<typeof CpuBackend>[1] = {}): number[] {
   const b = new GraphBuilder('mlp');
   const x = b.input('x', 'float32', [30, 2]);
   const h = nn.dense(b, x, 16, 'fc1', { activation: 'relu', seed: 1 });
   b.output('logits', nn.dense(b, h, 3, 'fc2', { seed: 2 }));
-  const prog = compileTraining(b.build(), { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9 } }, new CpuBackend(kernels));
+  const prog = compileTraining(b.build(), { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9 } }, new CpuBackend(kernels, opts));
   const r = rng(3);
   const c = [[2, 0], [-1, 1.7], [-1, -1.7]];
   const xs = new Float32Array(60);
@@ -30,6 +30,13 @@ async function main() {
   try {
     out.reference = run(CPU_KERNELS);
     out.wasm = run([{ name: 'js', kernels: CPU_KERNELS }, { name: 'wasm-simd', kernels: FAST_KERNELS }]);
+    // on a cross-origin-isolated page: Web Workers over shared WASM memory, program buffers in the heap
+    out.isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+    if (out.isolated) {
+      out.threads = await initFastKernels({ threads: 2 });
+      out.zeroCopy = fastHeap() !== undefined;
+      out.threaded = run([{ name: 'js', kernels: CPU_KERNELS }, { name: 'wasm-simd', kernels: FAST_KERNELS }], { heap: fastHeap() });
+    }
   } catch (e) {
     out.error = String((e as Error).stack ?? e);
   }
