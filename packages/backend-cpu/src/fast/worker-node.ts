@@ -13,7 +13,10 @@ export async function nodeSpawner(): Promise<SpawnWorker> {
     w.unref();
     return {
       postMessage: (m) => w.postMessage(m),
-      onMessage: (l) => w.on('message', l),
+      onMessage: (l) => {
+        w.on('message', l);
+        w.unref(); // adding a 'message' listener refs the worker's port again
+      },
       terminate: () => void w.terminate(),
     };
   };
