@@ -1,14 +1,20 @@
 /**
  * Backends the CLI can run on. `cpu` switches per op instance between the reference JS kernels
  * and the WASM-SIMD ones by measuring them at bind time; `cpu-reference` uses only the former.
+ * `--borrow tfjs-wasm` adds TF.js's XNNPACK kernels (borrowed.ts) to the candidates.
  */
 import { CPU_KERNELS, CpuBackend, type CpuKernelTable, type HeapAllocator, type KernelImpl } from '@pockengine/backend-cpu';
 import * as cpu from '@pockengine/backend-cpu';
+import { PockError } from '@pockengine/core';
+import type { Args } from './args.js';
+import { tfjsWasmKernels } from './borrowed.js';
 
 export type BackendName = 'cpu' | 'cpu-reference';
+export type Borrowed = 'tfjs-wasm';
+export const BORROWABLE: readonly Borrowed[] = ['tfjs-wasm'];
 
 /** A factory of fresh backends (each program measures its own memory). */
-export async function backendFactory(name: BackendName): Promise<() => CpuBackend> {
+export async function backendFactory(name: BackendName, borrow: readonly Borrowed[] = []): Promise<() => CpuBackend> {
   const mod = cpu as unknown as { FAST_KERNELS?: Partial<CpuKernelTable>; initFastKernels?: () => Promise<unknown>; fastHeap?: () => HeapAllocator | undefined };
   if (name === 'cpu-reference' || !mod.FAST_KERNELS) return () => new CpuBackend(CPU_KERNELS);
   await mod.initFastKernels?.();
@@ -16,10 +22,19 @@ export async function backendFactory(name: BackendName): Promise<() => CpuBacken
     { name: 'js', kernels: CPU_KERNELS },
     { name: 'wasm-simd', kernels: mod.FAST_KERNELS },
   ];
+  if (borrow.includes('tfjs-wasm')) impls.push((await tfjsWasmKernels()).impl);
   // buffers in the kernels' heap (when it is shared memory): the fast kernels use them in place
   return () => new CpuBackend(impls, { heap: mod.fastHeap?.() });
 }
 
-export async function makeBackend(name: BackendName): Promise<CpuBackend> {
-  return (await backendFactory(name))();
+/** `--borrow a,b` (repeatable): borrowed kernel sets to add to backend switching. */
+export function borrowFromArgs(a: Args): Borrowed[] {
+  const names = (a.opts.borrow ?? []).flatMap((v) => v.split(',')).filter((v) => v.length > 0);
+  const bad = names.filter((n) => !BORROWABLE.includes(n as Borrowed));
+  if (bad.length) throw new PockError('input', `--borrow takes ${BORROWABLE.join(', ')}; got ${bad.join(', ')}`);
+  return names as Borrowed[];
+}
+
+export async function makeBackend(name: BackendName, borrow: readonly Borrowed[] = []): Promise<CpuBackend> {
+  return (await backendFactory(name, borrow))();
 }

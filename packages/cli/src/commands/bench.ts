@@ -11,7 +11,7 @@ import { Session } from 'node:inspector/promises';
 import { syntheticBatch } from '../contribution.js';
 import { loadModel } from '../load-model.js';
 import { lossFromArgs, optimizerFromArgs, schemeFromArgs } from '../options.js';
-import { makeBackend } from '../backends.js';
+import { borrowFromArgs, makeBackend } from '../backends.js';
 
 export async function bench(a: Args): Promise<number> {
   const path = a.positional[0];
@@ -22,7 +22,7 @@ export async function bench(a: Args): Promise<number> {
   const loss = lossFromArgs(a, m.graph);
   const t0 = performance.now();
   const { graph } = compileTrainingGraph(m.graph, { loss, optimizer: optimizerFromArgs(a), scheme: schemeFromArgs(a) });
-  const backend = await makeBackend(backendName);
+  const backend = await makeBackend(backendName, borrowFromArgs(a));
   const prog = Program.create(graph, backend);
   const compileMs = performance.now() - t0;
   const feeds = syntheticBatch(m.graph, loss, 1);

@@ -5,7 +5,7 @@
  */
 import { Program, compileTrainingGraph, nodePhase, type Graph, type MemoryPlan } from '@pockengine/core';
 import type { KernelChoice } from '@pockengine/backend-cpu';
-import { makeBackend } from '../backends.js';
+import { borrowFromArgs, makeBackend } from '../backends.js';
 import { flag, fmtBytes, oneOf, shapes, type Args } from '../args.js';
 import { loadModel } from '../load-model.js';
 import { lossFromArgs, optimizerFromArgs, schemeFromArgs, withBatch } from '../options.js';
@@ -41,7 +41,7 @@ export async function compileReport(a: Args): Promise<CompileReport> {
   const scheme = schemeFromArgs(a);
   const sparse = compileTrainingGraph(g, { loss, optimizer, scheme });
   const full = scheme ? compileTrainingGraph(g, { loss, optimizer }) : sparse;
-  const backend = await makeBackend(oneOf(a, 'backend', ['cpu', 'cpu-reference'] as const, 'cpu'));
+  const backend = await makeBackend(oneOf(a, 'backend', ['cpu', 'cpu-reference'] as const, 'cpu'), borrowFromArgs(a));
   const plan = Program.create(sparse.graph, backend).plan;
   const fullH = backwardHistogram(full.graph);
   const sparseH = backwardHistogram(sparse.graph);

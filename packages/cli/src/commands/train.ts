@@ -11,7 +11,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { backendFactory } from '../backends.js';
+import { backendFactory, borrowFromArgs } from '../backends.js';
 import { PockError, compileTrainingGraph, fineTune, lowerToPlan, splitDataset, type Dataset, type Tensor } from '@pockengine/core';
 import { fmtBytes, namedFiles, num, one, oneOf, type Args } from '../args.js';
 import { isImageFolder, loadImageFolder } from '../images.js';
@@ -71,7 +71,7 @@ export async function train(a: Args): Promise<number> {
   const full = lowerToPlan(compileTrainingGraph(m.graph, { loss, optimizer }).graph).memory;
   console.log(`${path}: ${m.describe}`);
   console.log(`training on ${n} examples (${val.labels.shape[0]} held out), batch ${batch}, ${epochs} epochs, ${optimizer.kind} lr ${optimizer.lr}, ${scheme ? `scheme with ${scheme.rules.length} rules` : 'full backprop'}`);
-  const backend = await backendFactory('cpu');
+  const backend = await backendFactory('cpu', borrowFromArgs(a));
   const bar = new Progress('train', Math.floor(n / batch) * epochs);
   const res = await fineTune(m.graph, trainSet, {
     loss,
