@@ -7,6 +7,7 @@
  *
  * with ckk = C/groups * kh * kw (the im2col lowering, as in Caffe / PyTorch's slow_conv2d). A 1x1
  * conv with unit stride and no padding needs no im2col: X[n,g] already is the col matrix.
+ * Pointwise convs on small planes run one GEMM over the whole batch (see foldsBatch).
  * Depthwise convs (one input and one output channel per group) skip the GEMM (a 1 x 9 by
  * 9 x ohw product per plane wastes the register tiles) and use the engine's direct kernel.
  * Geometry comes from core's convGeometry; transposes are GEMM strides, not copies.
@@ -26,6 +27,31 @@ export function isDepthwise(g: ConvGeometry): boolean {
 /** 1x1, stride 1, no padding: the input planes are the col matrix. */
 function isPointwise(g: ConvGeometry): boolean {
   return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0 && g.oh === g.h && g.ow === g.w;
+}
+
+/**
+ * Pointwise convs on small planes (the late layers: 6x6, 3x3) make per-image GEMMs only a few
+ * columns wide, below the register tile. They run as ONE GEMM over the whole batch instead, on
+ * a [channels, batch * plane] copy of the operands (a cheap transposition: the planes are small).
+ */
+const FOLD_MAX_PLANE = 64;
+
+function foldsBatch(g: ConvGeometry): boolean {
+  return isPointwise(g) && g.groups === 1 && g.n > 1 && g.oh * g.ow <= FOLD_MAX_PLANE;
+}
+
+/** [n, c, hw] at src -> [c, n * hw] at fresh scratch. */
+function fold(e: Engine, src: number, n: number, c: number, hw: number): number {
+  const dst = e.alloc(n * c * hw);
+  const h = e.heap();
+  for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) h.copyWithin(dst + (j * n + i) * hw, src + (i * c + j) * hw, src + (i * c + j + 1) * hw);
+  return dst;
+}
+
+/** [c, n * hw] at src -> [n, c, hw] at dst. */
+function unfold(e: Engine, src: number, dst: number, n: number, c: number, hw: number): void {
+  const h = e.heap();
+  for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) h.copyWithin(dst + (i * c + j) * hw, src + (j * n + i) * hw, src + (j * n + i + 1) * hw);
 }
 
 function im2colCall(g: ConvGeometry, x: number, col: number): Im2colCall {
@@ -74,6 +100,13 @@ export function conv2dForward(e: Engine, x: CpuTensor, w: CpuTensor, bias: CpuTe
   }
   const ckk = g.cPerGroup * g.kh * g.kw;
   const ohw = g.oh * g.ow;
+  if (foldsBatch(g)) {
+    const cols = g.n * ohw;
+    const yf = e.alloc(g.m * cols);
+    e.gemm({ m: g.m, n: cols, k: g.c, a: wp, rsA: g.c, csA: 1, b: fold(e, xp, g.n, g.c, ohw), rsB: cols, csB: 1, c: yf, ldc: cols, flags, bias: bp });
+    unfold(e, yf, yp, g.n, g.m, ohw);
+    return store(e, yp, y);
+  }
   const pointwise = isPointwise(g);
   const col = pointwise ? 0 : e.alloc(ckk * ohw);
   for (let n = 0; n < g.n; n++)
@@ -106,6 +139,15 @@ export function conv2dGradInput(e: Engine, dy: CpuTensor, w: CpuTensor, dx: CpuT
   }
   const ckk = g.cPerGroup * g.kh * g.kw;
   const ohw = g.oh * g.ow;
+  if (foldsBatch(g)) {
+    const cols = g.n * ohw;
+    const dxf = e.alloc(g.c * cols);
+    // W^T: element (i, p) = W[p, i]
+    e.gemm({ m: g.c, n: cols, k: g.m, a: wp, rsA: 1, csA: g.c, b: fold(e, dyp, g.n, g.m, ohw), rsB: cols, csB: 1, c: dxf, ldc: cols, flags: 0, bias: 0 });
+    const dxp = place(e, dx);
+    unfold(e, dxf, dxp, g.n, g.c, ohw);
+    return store(e, dxp, dx);
+  }
   const pointwise = isPointwise(g);
   const dxp = pointwise ? place(e, dx) : placeZeroed(e, dx);
   const col = pointwise ? 0 : e.alloc(ckk * ohw);
@@ -138,6 +180,13 @@ export function conv2dGradWeight(e: Engine, x: CpuTensor, dy: CpuTensor, dw: Cpu
   }
   const ckk = g.cPerGroup * g.kh * g.kw;
   const ohw = g.oh * g.ow;
+  if (foldsBatch(g)) {
+    const cols = g.n * ohw;
+    // dW = dYf Xf^T: one GEMM with the batch in the reduction
+    const xf = fold(e, xp, g.n, g.c, ohw);
+    e.gemm({ m: g.m, n: g.c, k: cols, a: fold(e, dyp, g.n, g.m, ohw), rsA: cols, csA: 1, b: xf, rsB: 1, csB: cols, c: dwp, ldc: g.c, flags: 0, bias: 0 });
+    return store(e, dwp, dw);
+  }
   const pointwise = isPointwise(g);
   const col = pointwise ? 0 : e.alloc(ckk * ohw);
   for (let n = 0; n < g.n; n++)
