@@ -94,9 +94,10 @@ for (const model of a.models) {
   const configs = configsFor(model).filter((c) => a.configs.includes(c));
   for (const framework of FRAMEWORKS) {
     if (!a.frameworks.includes(framework)) continue;
-    if ((framework === 'jax-js' || framework === 'torch') && model !== 'mlp') continue;
+    if (framework === 'jax-js' && model !== 'mlp') continue;
     if (framework === 'torch' && !torch?.ok) continue;
-    for (const config of configs) plan.push({ framework, model, config });
+    // torch runs full backprop (its runner has no sparse schemes)
+    for (const config of configs) if (framework !== 'torch' || config === 'full') plan.push({ framework, model, config });
   }
 }
 

@@ -105,6 +105,9 @@ export function targets(res: BenchResults): TargetCheck[] {
       out.push(ratioCheck(m, 'full backprop >= 15x faster than the best working TF.js backend', 15, bestTfjs(res.runs, m, 'full', ms), o('full')?.medianMs, 'ours or a working TF.js full run'));
     if (ours('sparse') || bestTfjs(res.runs, m, 'sparse', ms))
       out.push(ratioCheck(m, 'sparse >= 30x faster than the best working TF.js backend', 30, bestTfjs(res.runs, m, 'sparse', ms), o('sparse')?.medianMs, 'ours or a working TF.js sparse run'));
+    const torch = find(res.runs, m, 'torch', 'full');
+    if (ok(torch) && torch.medianMs !== undefined)
+      out.push(ratioCheck(m, 'full backprop within 2x of PyTorch CPU (value = torch ms / ours ms)', 0.5, { v: torch.medianMs, f: 'torch' }, o('full')?.medianMs, 'ours full'));
   }
   return out;
 }

@@ -1,9 +1,13 @@
 /**
- * PyTorch, only where `/usr/bin/python3 -c "import torch"` works (never required): the MLP
- * 784-1024-1024-10 batch 64, SGD, eager mode, timed in Python with the same warmup / steps.
- * The CNN and transformer models would need an ONNX -> torch converter, which is not assumed.
+ * PyTorch, only where `/usr/bin/python3 -c "import torch"` works (never required), eager mode,
+ * SGD, timed in Python with the same warmup / steps: the MLP 784-1024-1024-10 batch 64, and
+ * (full backprop) the shared CNNs and transformers rebuilt in torch by ../shared/models/make_refs.py
+ * (torch/torch_cnn.py: same architectures, frozen BN statistics as our import, dropout off; its own
+ * random initial weights, so its losses differ from ours).
  */
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { modelsDir } from '../models.js';
 import { stepStats } from '../measure.js';
 import type { RunResult, RunSpec } from '../types.js';
 
@@ -40,7 +44,8 @@ export function runTorch(spec: RunSpec): RunResult {
   const base: RunResult = { framework: 'torch', model: spec.model, config: spec.config, status: 'skipped' };
   const avail = torchAvailable();
   if (!avail.ok) return { ...base, note: `torch not importable by ${PYTHON} (${avail.why}); skipped` };
-  if (spec.model !== 'mlp' || spec.config !== 'full') return { ...base, note: 'the torch runner covers the MLP (full training) only' };
+  if (spec.config !== 'full') return { ...base, note: 'the torch runner covers full training only' };
+  if (spec.model !== 'mlp') return runTorchModel(spec, base);
   const r = spawnSync(PYTHON, ['-c', SCRIPT, String(spec.warmup), String(spec.steps), String(spec.lr)], { encoding: 'utf8' });
   if (r.status !== 0) return { ...base, status: 'error', note: r.stderr.trim().split('\n').slice(-3).join(' ') };
   const o = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { stepMs: number[]; losses: number[]; threads: number; version: string; rss: number };
@@ -53,5 +58,34 @@ export function runTorch(spec: RunSpec): RunResult {
     losses: o.losses,
     rssPeakBytes: o.rss,
     trainedTensors: 6,
+  };
+}
+
+/** A shared model rebuilt in torch by make_refs.py (torch/torch_cnn.py). */
+function runTorchModel(spec: RunSpec, base: RunResult): RunResult {
+  const o = spec.options;
+  const script = fileURLToPath(new URL('../../torch/torch_cnn.py', import.meta.url));
+  const env = {
+    ...process.env,
+    POCKENGINE_MODELS: modelsDir(),
+    RES: String(o.res),
+    BATCH: String(o.batch),
+    TEXT_BATCH: String(o.textBatch),
+    SEQ: String(o.seq),
+    WARMUP: String(spec.warmup),
+    STEPS: String(spec.steps),
+    LR: String(spec.lr),
+  };
+  const r = spawnSync(PYTHON, [script, spec.model], { encoding: 'utf8', env, timeout: 1_800_000 });
+  if (r.status !== 0) return { ...base, status: 'error', note: r.stderr.trim().split('\n').slice(-3).join(' ') };
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { stepMs: number[]; losses: number[]; threads: number; torch: string; peakRssBytes: number };
+  return {
+    ...base,
+    status: 'ok',
+    engine: `torch ${out.torch}, ${out.threads} threads (make_refs.py architecture)`,
+    stepMs: out.stepMs,
+    ...stepStats(out.stepMs),
+    losses: out.losses,
+    rssPeakBytes: out.peakRssBytes,
   };
 }
