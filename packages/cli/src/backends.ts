@@ -13,11 +13,16 @@ export type BackendName = 'cpu' | 'cpu-reference';
 export type Borrowed = 'tfjs-wasm';
 export const BORROWABLE: readonly Borrowed[] = ['tfjs-wasm'];
 
+let fastInit: Promise<unknown> | undefined;
+
 /** A factory of fresh backends (each program measures its own memory). */
 export async function backendFactory(name: BackendName, borrow: readonly Borrowed[] = []): Promise<() => CpuBackend> {
   const mod = cpu as unknown as { FAST_KERNELS?: Partial<CpuKernelTable>; initFastKernels?: () => Promise<unknown>; fastHeap?: () => HeapAllocator | undefined };
   if (name === 'cpu-reference' || !mod.FAST_KERNELS) return () => new CpuBackend(CPU_KERNELS);
-  await mod.initFastKernels?.();
+  // once per process: a second initFastKernels would replace the engine whose heap holds the
+  // buffers of programs already bound (they would then be copied in and out on every call)
+  fastInit ??= mod.initFastKernels?.() ?? Promise.resolve();
+  await fastInit;
   const impls: KernelImpl[] = [
     { name: 'js', kernels: CPU_KERNELS },
     { name: 'wasm-simd', kernels: mod.FAST_KERNELS },
