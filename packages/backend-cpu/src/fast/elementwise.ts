@@ -1,11 +1,11 @@
 /**
  * Fast float32 elementwise kernels on the engine's vector primitives (wasm-elementwise.ts):
  * where (same-length operands, or a scalar `b`: the masked gradient where(mask, dy, 0)),
- * in_range, and same-shape add / mul. Other broadcasts stay with the reference kernels.
+ * in_range, and same-shape add / sub / mul / div (broadcasting arithmetic: broadcast.ts).
  */
 import type { AttrsOf } from '@pockengine/core';
 import type { CpuTensor } from '../tensor.js';
-import { load, loadBytes, place, placeBytes, store, storeBytes, type Engine, type VectorOps } from './engine.js';
+import { load, loadBytes, place, placeBytes, store, storeBytes, type ArithmeticOp, type Engine, type VectorOps } from './engine.js';
 
 /** where forms the fast kernel handles: a bool condition and `a` of out's length, `b` of out's length or a scalar. */
 export function whereIsFast(cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: CpuTensor): boolean {
@@ -58,13 +58,13 @@ export function inRangeForward(e: Engine, v: VectorOps, x: CpuTensor, y: CpuTens
   storeBytes(e, yp, y);
 }
 
-/** add / mul forms the fast kernel handles: operands of out's length (hence out's shape). */
+/** Same-shape binary arithmetic: operands of out's length (hence out's shape). Broadcasts: broadcast.ts. */
 export function binaryIsFast(a: CpuTensor, b: CpuTensor, out: CpuTensor): boolean {
   return a.data.length === out.data.length && b.data.length === out.data.length;
 }
 
-/** out = a + b or a * b, same shapes. */
-export function binaryForward(e: Engine, v: VectorOps, op: 'add' | 'mul', a: CpuTensor, b: CpuTensor, out: CpuTensor): void {
+/** out = a op b (add, sub, mul, div), same shapes. */
+export function binaryForward(e: Engine, v: VectorOps, op: ArithmeticOp, a: CpuTensor, b: CpuTensor, out: CpuTensor): void {
   e.reset();
   const ap = load(e, a);
   const bp = load(e, b);

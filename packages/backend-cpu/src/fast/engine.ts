@@ -140,6 +140,33 @@ export interface SgdCall {
   first: boolean;
 }
 
+/** The binary arithmetic of the streaming kernels. */
+export type ArithmeticOp = 'add' | 'sub' | 'mul' | 'div';
+
+/**
+ * out = a op b (b op a with swap) over n elements where out and `a` are [outer, rep, inner] and
+ * `b` is [outer, 1, inner]: b repeats `rep` times along the middle (inner = 1: one value per run
+ * of rep elements; outer = 1 and inner = 1: a scalar).
+ */
+export interface BroadcastCall {
+  op: ArithmeticOp;
+  a: number;
+  b: number;
+  out: number;
+  n: number;
+  rep: number;
+  inner: number;
+  swap: boolean;
+}
+
+/** y[i0, i1, i2, i3] = x[i0 s0 + i1 s1 + i2 s2 + i3 s3] for y of shape dims, contiguous (strides in elements). */
+export interface TransposeCall {
+  x: number;
+  y: number;
+  dims: readonly [number, number, number, number];
+  strides: readonly [number, number, number, number];
+}
+
 /**
  * Streaming elementwise and per-channel primitives. Only the WASM engine has them: on the JS
  * engine they would be the reference kernels' loops plus two copies, so kernels call those.
@@ -149,8 +176,14 @@ export interface VectorOps {
   batchNormGrad(call: BatchNormGradCall): void;
   select(call: SelectCall): void;
   inRange(call: InRangeCall): void;
-  /** out = a + b or a * b over n elements. */
-  binary(op: 'add' | 'mul', a: number, b: number, out: number, n: number): void;
+  /** out = a op b over n elements. */
+  binary(op: ArithmeticOp, a: number, b: number, out: number, n: number): void;
+  /** Binary arithmetic with one operand repeated along middle axes (see BroadcastCall). */
+  broadcast(call: BroadcastCall): void;
+  /** out = exp(x) or erf(x) over n elements, within one float32 ulp of the float64 value rounded. */
+  unary(op: 'exp' | 'erf', x: number, out: number, n: number): void;
+  /** A permuted copy (x and y must not overlap). */
+  transpose(call: TransposeCall): void;
   sgd(call: SgdCall): void;
 }
 

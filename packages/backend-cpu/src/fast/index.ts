@@ -1,6 +1,7 @@
 /**
  * Fast float32 kernels for the heavy ops (matmul, conv2d and its backward ops, batch norm and its
- * backward op, where, in_range, same-shape add / mul, sgd_update), as a partial kernel table that
+ * backward op, where, in_range, add / sub / mul / div (same shape or one operand repeated along
+ * middle axes), exp, erf, transpose, sgd_update), as a partial kernel table that
  * overrides the reference kernels:
  *
  *   const backend = new CpuBackend({ ...CPU_KERNELS, ...FAST_KERNELS });
@@ -18,14 +19,18 @@ import { elementwiseKernels } from '../kernels/elementwise.js';
 import { matmulKernels } from '../kernels/matmul.js';
 import { normKernels } from '../kernels/norm.js';
 import { optimKernels } from '../kernels/optim.js';
+import { shapeOpsKernels } from '../kernels/shape-ops.js';
 import type { CpuTensor } from '../tensor.js';
+import { broadcastForm, broadcastForward } from './broadcast.js';
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js';
 import { binaryForward, binaryIsFast, inRangeForward, whereForward, whereIsFast } from './elementwise.js';
-import { HeapExhausted, type Engine, type VectorOps } from './engine.js';
+import { HeapExhausted, type ArithmeticOp, type Engine, type VectorOps } from './engine.js';
 import { matmulForward } from './matmul.js';
 import { batchNormForward, batchNormGrad } from './norm.js';
 import { sgdUpdate } from './optim.js';
 import { fastEngine } from './runtime.js';
+import { transposeForward, transposeLayout } from './transpose.js';
+import { unaryForward } from './unary.js';
 
 const allFloat32 = (ts: readonly (CpuTensor | undefined)[]) => ts.every((t) => !t || t.dtype === 'float32');
 
@@ -49,14 +54,23 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
     if (!v) return reference();
     guarded(tensors, () => fast(e, v), reference);
   };
-  const binary = (op: 'add' | 'mul'): CpuKernel<AttrsOf<'add'>> => (inputs, outputs, attrs) => {
+  /** Same shapes, or one operand repeated along middle axes (broadcast.ts); other broadcasts: the reference kernel. */
+  const binary = (op: ArithmeticOp): CpuKernel<AttrsOf<'add'>> => (inputs, outputs, attrs) => {
     const [a, b] = inputs as [CpuTensor, CpuTensor];
     const out = outputs[0]!;
     const kernel: CpuKernel<AttrsOf<'add'>> = elementwiseKernels[op];
     const reference = () => kernel(inputs, outputs, attrs);
-    if (!binaryIsFast(a, b, out)) return reference();
-    vectorGuarded([a, b, out], (e, v) => binaryForward(e, v, op, a, b, out), reference);
+    if (binaryIsFast(a, b, out)) return vectorGuarded([a, b, out], (e, v) => binaryForward(e, v, op, a, b, out), reference);
+    const form = broadcastForm(a, b, out);
+    if (!form) return reference();
+    vectorGuarded([a, b, out], (e, v) => broadcastForward(e, v, op, a, b, out, form), reference);
   };
+  const unary = (op: 'exp' | 'erf'): CpuKernel<AttrsOf<'exp'>> => (inputs, outputs, attrs) =>
+    vectorGuarded(
+      [...inputs, ...outputs],
+      (e, v) => unaryForward(e, v, op, inputs[0]!, outputs[0]!),
+      () => elementwiseKernels[op](inputs, outputs, attrs),
+    );
   return {
     matmul: (inputs, outputs, attrs) =>
       guarded(
@@ -108,7 +122,17 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
         () => elementwiseKernels.in_range(inputs, outputs, attrs),
       ),
     add: binary('add'),
+    sub: binary('sub'),
     mul: binary('mul'),
+    div: binary('div'),
+    exp: unary('exp'),
+    erf: unary('erf'),
+    transpose: (inputs, outputs, attrs) => {
+      const reference = () => shapeOpsKernels.transpose(inputs, outputs, attrs);
+      const layout = transposeLayout(inputs[0]!.shape, attrs.perm);
+      if (!layout) return reference();
+      vectorGuarded([...inputs, ...outputs], (e, v) => transposeForward(e, v, inputs[0]!, outputs[0]!, layout), reference);
+    },
     sgd_update: (inputs, outputs, attrs) =>
       vectorGuarded(
         [...inputs, ...outputs],
@@ -125,6 +149,9 @@ export { conv2dForward, conv2dGradInput, conv2dGradWeight, isDepthwise } from '.
 export { matmulForward } from './matmul.js';
 export { batchNormForward, batchNormGrad } from './norm.js';
 export { binaryForward, inRangeForward, whereForward } from './elementwise.js';
+export { broadcastForm, broadcastForward, repeatLayout } from './broadcast.js';
+export { transposeForward, transposeLayout } from './transpose.js';
+export { unaryForward } from './unary.js';
 export { sgdUpdate } from './optim.js';
 export {
   HeapExhausted,
@@ -134,7 +161,9 @@ export {
   putBytes,
   zeros,
   type BatchNormCall,
+  type ArithmeticOp,
   type BatchNormGradCall,
+  type BroadcastCall,
   type DepthwiseCall,
   type DepthwiseKind,
   type Engine,
@@ -144,6 +173,7 @@ export {
   type InRangeCall,
   type SelectCall,
   type SgdCall,
+  type TransposeCall,
   type VectorOps,
 } from './engine.js';
 export { JsEngine } from './js-engine.js';

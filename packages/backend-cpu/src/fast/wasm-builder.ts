@@ -168,6 +168,10 @@ export class Fn {
   fsub = (a: Ex, b: Ex) => this.op([0x93], a, b);
   fmul = (a: Ex, b: Ex) => this.op([0x94], a, b);
   fdiv = (a: Ex, b: Ex) => this.op([0x95], a, b);
+  fabs = (a: Ex) => this.op([0x8b], a);
+  fnearest = (a: Ex) => this.op([0x90], a);
+  /** f32 to i32, truncating (i32.trunc_f32_s: the value must be in range). */
+  ftrunc = (a: Ex) => this.op([0xa8], a);
   fsqrt = (a: Ex) => this.op([0x91], a);
   /** NaN-propagating f32 min / max. */
   fmin = (a: Ex, b: Ex) => this.op([0x96], a, b);
@@ -184,6 +188,7 @@ export class Fn {
 
   // ---- f64 scalars (for sums that must not lose float32 precision)
   dadd = (a: Ex, b: Ex) => this.op([0xa0], a, b);
+  dsub = (a: Ex, b: Ex) => this.op([0xa1], a, b);
   dmul = (a: Ex, b: Ex) => this.op([0xa2], a, b);
   ddiv = (a: Ex, b: Ex) => this.op([0xa3], a, b);
   dsqrt = (a: Ex) => this.op([0x9f], a);
@@ -235,6 +240,29 @@ export class Fn {
   vpromoteLow = (a: Ex) => this.simd(0x5f, a);
   vdadd = (a: Ex, b: Ex) => this.simd(0xf0, a, b);
   vdlane = (a: Ex, lane: 0 | 1) => this.op([SIMD, 0x21, lane], a);
+  /** f32x4.div, abs, round-to-nearest-even. */
+  vdiv = (a: Ex, b: Ex) => this.simd(0xe7, a, b);
+  vabs = (a: Ex) => this.simd(0xe0, a);
+  vnearest = (a: Ex) => this.simd(0x6a, a);
+  /** i32x4: splat, add, sub, shift left / arithmetic right by an i32, f32x4 to i32x4 (truncating, saturating). */
+  visplat = (a: Ex) => this.simd(0x11, a);
+  viadd = (a: Ex, b: Ex) => this.simd(0xae, a, b);
+  visub = (a: Ex, b: Ex) => this.simd(0xb1, a, b);
+  vishl = (a: Ex, bits: Ex) => this.simd(0xab, a, bits);
+  vishr = (a: Ex, bits: Ex) => this.simd(0xac, a, bits);
+  vtruncInts = (a: Ex) => this.simd(0xf8, a);
+  /** f64x2: splat of an f64, sub, mul, div; f32x4 of the two f64 lanes rounded, upper lanes zero (f32x4.demote_f64x2_zero). */
+  vdsplat = (a: Ex) => this.simd(0x14, a);
+  vdsub = (a: Ex, b: Ex) => this.simd(0xf1, a, b);
+  vdmul = (a: Ex, b: Ex) => this.simd(0xf2, a, b);
+  vddiv = (a: Ex, b: Ex) => this.simd(0xf3, a, b);
+  vdemote = (a: Ex) => this.simd(0x5e, a);
+  /** An f64 constant. */
+  f64 = (v: number) => () => {
+    this.code.push(0x44, ...new Uint8Array(new Float64Array([v]).buffer));
+  };
+  /** Lane i of an f32x4 as an f32 (f32x4.extract_lane). */
+  vlane = (a: Ex, i: number) => this.op([SIMD, 0x1f, i], a);
   /** Horizontal sum of the four lanes. */
   vsum = (a: Local) => {
     const lane = (i: number) => this.op([SIMD, 0x1f, i], a);

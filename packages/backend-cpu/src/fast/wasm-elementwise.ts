@@ -1,6 +1,6 @@
 /**
  * WASM-SIMD elementwise kernels over an element range [start, end) (threads own disjoint
- * ranges): select (where), in_range, add, mul and the SGD update. Pointers are byte addresses;
+ * ranges): select (where), in_range, add, sub, mul, div and the SGD update. Pointers are byte addresses;
  * float arguments arrive as their float32 bits in an i32 (the thread pool passes i32s only).
  * Bool tensors are bytes 0 / 1; where's condition counts any non-zero byte as true, like the
  * reference kernel.
@@ -8,7 +8,16 @@
 import { F32, I32, Local, ModuleBuilder, V128, type Ex, type Fn } from './wasm-builder.js';
 import { constant, lanes, sweep, type Lanes } from './wasm-lanes.js';
 
-export const ELEMENTWISE_EXPORTS = ['select', 'in_range', 'add', 'mul', 'sgd'] as const;
+export const ELEMENTWISE_EXPORTS = ['select', 'in_range', 'add', 'sub', 'mul', 'div', 'sgd'] as const;
+
+/** The binary arithmetic ops: same-shape kernels here, broadcasting ones in wasm-broadcast.ts. */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+/** The f32 operation `op` at the width of `l`. */
+export function binaryOp(l: Lanes, op: BinaryOp): (a: Ex, b: Ex) => Ex {
+  return op === 'add' ? l.add : op === 'sub' ? l.sub : op === 'mul' ? l.mul : l.div;
+}
 
 /** in_range flags: exclude the lower / upper bound. */
 export const IN_RANGE_STRICT_LO = 1;
@@ -100,15 +109,15 @@ function addInRange(mod: ModuleBuilder): void {
   });
 }
 
-/** add / mul(a, b, out, start, end): out = a op b. */
-function addBinary(mod: ModuleBuilder, name: 'add' | 'mul'): void {
+/** add / sub / mul / div(a, b, out, start, end): out = a op b. */
+function addBinary(mod: ModuleBuilder, name: BinaryOp): void {
   const f = mod.fn(name, [I32, I32, I32, I32, I32]);
   const [a, b, out, start, end] = f.params as Local[] as [Local, Local, Local, Local, Local];
   const i = f.local(I32);
   sweep(f, i, start, end, (w) => {
     const l = lanes(f, w);
     const at = (p: Local) => f.add(p, f.x4(i));
-    for (let r = 0; r < l.regs; r++) l.store(at(out), r, (name === 'add' ? l.add : l.mul)(l.load(at(a), r), l.load(at(b), r)));
+    for (let r = 0; r < l.regs; r++) l.store(at(out), r, binaryOp(l, name)(l.load(at(a), r), l.load(at(b), r)));
   });
 }
 
@@ -163,7 +172,6 @@ function addSgd(mod: ModuleBuilder): void {
 export function addElementwiseKernels(mod: ModuleBuilder): void {
   addSelect(mod);
   addInRange(mod);
-  addBinary(mod, 'add');
-  addBinary(mod, 'mul');
+  for (const op of BINARY_OPS) addBinary(mod, op);
   addSgd(mod);
 }

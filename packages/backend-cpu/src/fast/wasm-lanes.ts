@@ -48,6 +48,7 @@ export interface Lanes {
   add(a: Ex, b: Ex): Ex;
   sub(a: Ex, b: Ex): Ex;
   mul(a: Ex, b: Ex): Ex;
+  div(a: Ex, b: Ex): Ex;
   /** NaN-propagating max / min. */
   max(a: Ex, b: Ex): Ex;
   min(a: Ex, b: Ex): Ex;
@@ -67,6 +68,7 @@ export function lanes(f: Fn, width: Width): Lanes {
       add: f.fadd,
       sub: f.fsub,
       mul: f.fmul,
+      div: f.fdiv,
       max: f.fmax,
       min: f.fmin,
       of: (p) => p.s,
@@ -80,6 +82,7 @@ export function lanes(f: Fn, width: Width): Lanes {
     add: f.vadd,
     sub: f.vsub,
     mul: f.vmul,
+    div: f.vdiv,
     max: f.vmax,
     min: f.vmin,
     of: (p) => p.v,

@@ -5,15 +5,24 @@
  * fork-join (SplitTuning.minElementsPerThread elements per thread).
  */
 import { splitRange } from './thread-pool.js';
-import type { BatchNormCall, BatchNormGradCall, InRangeCall, SelectCall, SgdCall, VectorOps } from './engine.js';
+import type { ArithmeticOp, BatchNormCall, BatchNormGradCall, BroadcastCall, InRangeCall, SelectCall, SgdCall, TransposeCall, VectorOps } from './engine.js';
+import { broadcastFlags, type BROADCAST_EXPORTS } from './wasm-broadcast.js';
+import { TRANSPOSE_FIELDS, type TRANSPOSE_EXPORTS } from './wasm-transpose.js';
+import type { UNARY_EXPORTS } from './wasm-unary.js';
 import { IN_RANGE_STRICT_HI, IN_RANGE_STRICT_LO, SGD_DECAY, SGD_FIRST, SGD_MOMENTUM, SGD_NESTEROV, type ELEMENTWISE_EXPORTS } from './wasm-elementwise.js';
 import { BATCH_NORM_FIELDS, BATCH_NORM_GRAD_FIELDS, NORM_RELU, NORM_RELU6, NORM_TRAINING, type NORM_EXPORTS } from './wasm-norm.js';
 
-export type VectorExport = (typeof NORM_EXPORTS)[number] | (typeof ELEMENTWISE_EXPORTS)[number];
+export type VectorExport =
+  | (typeof NORM_EXPORTS)[number]
+  | (typeof ELEMENTWISE_EXPORTS)[number]
+  | (typeof BROADCAST_EXPORTS)[number]
+  | (typeof UNARY_EXPORTS)[number]
+  | (typeof TRANSPOSE_EXPORTS)[number];
 
 /** Byte addresses of the descriptors (below the engine's GEMM workspace, clear of the conv ones). */
 const BATCH_NORM_DESC = 1024;
 const BATCH_NORM_GRAD_DESC = 1152;
+const TRANSPOSE_DESC = 1280;
 
 const BITS = new Float32Array(1);
 const BITS_I32 = new Int32Array(BITS.buffer);
@@ -87,8 +96,25 @@ export class WasmVectorOps implements VectorOps {
     this.byElement('in_range', c.n, (s, e) => [4 * c.x, 4 * c.y, s, e, f32Bits(c.lo), f32Bits(c.hi), flags]);
   }
 
-  binary(op: 'add' | 'mul', a: number, b: number, out: number, n: number): void {
+  binary(op: ArithmeticOp, a: number, b: number, out: number, n: number): void {
     this.byElement(op, n, (s, e) => [4 * a, 4 * b, 4 * out, s, e]);
+  }
+
+  broadcast(c: BroadcastCall): void {
+    const flags = broadcastFlags(c.op, c.swap);
+    if (c.inner === 1) this.byElement('broadcast_row', c.n, (s, e) => [4 * c.a, 4 * c.b, 4 * c.out, s, e, c.rep, flags]);
+    else this.byElement('broadcast_block', c.n, (s, e) => [4 * c.a, 4 * c.b, 4 * c.out, s, e, c.rep, c.inner, flags]);
+  }
+
+  unary(op: 'exp' | 'erf', x: number, out: number, n: number): void {
+    this.byElement(op, n, (s, e) => [4 * x, 4 * out, s, e]);
+  }
+
+  transpose(c: TransposeCall): void {
+    const [d0, d1, d2, d3] = c.dims;
+    const [s0, s1, s2, s3] = c.strides;
+    this.writeDesc(TRANSPOSE_DESC, TRANSPOSE_FIELDS, { x: 4 * c.x, y: 4 * c.y, d0, d1, d2, d3, s0, s1, s2, s3 });
+    this.byChannel('transpose', TRANSPOSE_DESC, d0 * d1, d0 * d1 * d2 * d3);
   }
 
   sgd(c: SgdCall): void {

@@ -25,6 +25,9 @@ export function counting(e: Engine): Counted {
     select: count('select', (c) => v.select(c)),
     inRange: count('inRange', (c) => v.inRange(c)),
     binary: count('binary', (op, a, b, out, n) => v.binary(op, a, b, out, n)),
+    broadcast: count('broadcast', (c) => v.broadcast(c)),
+    unary: count('unary', (op, x, out, n) => v.unary(op, x, out, n)),
+    transpose: count('transpose', (c) => v.transpose(c)),
     sgd: count('sgd', (c) => v.sgd(c)),
   };
   const engine: Engine = {

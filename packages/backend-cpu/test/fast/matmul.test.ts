@@ -122,7 +122,8 @@ describe('fast kernel table fallbacks', () => {
     const backend = new CpuBackend({ ...CPU_KERNELS, ...FAST_KERNELS });
     expect(backend.name).toBe('cpu');
     expect(Object.keys(FAST_KERNELS).sort()).toEqual([
-      'add', 'batch_norm', 'batch_norm_grad', 'conv2d', 'conv2d_grad_input', 'conv2d_grad_weight', 'in_range', 'matmul', 'mul', 'sgd_update', 'where',
+      'add', 'batch_norm', 'batch_norm_grad', 'conv2d', 'conv2d_grad_input', 'conv2d_grad_weight', 'div', 'erf', 'exp', 'in_range', 'matmul', 'mul',
+      'sgd_update', 'sub', 'transpose', 'where',
     ]);
   });
 });

@@ -1,0 +1,101 @@
+/**
+ * WASM-SIMD float32 exp and erf over an element range [start, end): `exp(x, out, start, end)`,
+ * `erf(x, out, start, end)`. Both round a float64 evaluation to float32 once, so they stay within
+ * one ulp of the reference kernels (which compute in float64 and round):
+ *
+ * exp: x clamped to [-104, 89] (beyond, the float32 result is 0 / +Infinity), n = round(x log2 e),
+ * r = x - n ln2 in float64 (|r| <= ln2 / 2 + a little), e^r by its degree-9 Taylor polynomial
+ * (truncation error < 2e-11), rounded to float32 and scaled by 2^n as two exact float32 powers of
+ * two 2^(n >> 1) 2^(n - (n >> 1)) (so 2^128 overflows and subnormal results round once more).
+ *
+ * erf: the rational approximation of Eigen / XLA's float32 erf, erf(x) = x P(x^2) / Q(x^2) with
+ * x clamped to +-3.832506856900711 (erfinv(1 - 2^-23): outside, erf rounds to +-1), evaluated in
+ * float64: its own error is below 1e-7 relative, so the result is within one float32 ulp.
+ *
+ * NaN propagates (the clamps are NaN-propagating min / max). Elements are read before they are
+ * written, so `out` may be `x`. Tails narrower than four lanes run the same vector code on a
+ * splat and keep lane 0.
+ */
+import { F32, I32, Local, ModuleBuilder, V128, type Ex, type Fn } from './wasm-builder.js';
+import { sweep } from './wasm-lanes.js';
+
+export const UNARY_EXPORTS = ['exp', 'erf'] as const;
+export type UnaryOp = (typeof UNARY_EXPORTS)[number];
+
+/** 1 / k! for k = 0..9, highest degree first (Horner). */
+const EXP_TAYLOR = Array.from({ length: 10 }, (_, k) => 1 / Array.from({ length: k }, (_, j) => j + 1).reduce((a, b) => a * b, 1)).reverse();
+/** Eigen's generic_fast_erf_float: odd numerator x P(x^2), even denominator Q(x^2), highest degree first. */
+const ERF_P = [0.00022905065861350646, 0.0034082910107109506, 0.050955695062380861, 0.18520832239976145, 1.128379143519084];
+const ERF_Q = [-1.1791602954361697e-7, 0.000023547966471313185, 0.0010179625278914885, 0.014070470171167667, 0.11098505178285362, 0.49746925110067538, 1.0];
+const ERF_CLAMP = 3.832506856900711;
+
+/** Horner's rule in f64x2: c[0] t^(k-1) + ... + c[k-1]. */
+function horner(f: Fn, t: Ex, c: readonly number[]): Ex {
+  let acc: Ex = f.vdsplat(f.f64(c[0]!));
+  for (const k of c.slice(1)) acc = f.vdadd(f.vdmul(acc, t), f.vdsplat(f.f64(k)));
+  return acc;
+}
+
+/** Applies an f64x2 -> f64x2 function to both halves of an f32x4 and packs the float32-rounded results. */
+function viaDouble(f: Fn, v: Local, fn: (d: Local) => Ex, d: Local, lo: Local): Ex {
+  f.set(d, f.vpromoteLow(v));
+  f.set(lo, f.vdemote(fn(d)));
+  f.set(d, f.vpromoteLow(f.vshuffle(v, v, [2, 3, 2, 3])));
+  return f.vshuffle(lo, f.vdemote(fn(d)), [0, 1, 4, 5]);
+}
+
+/** Emits the f32x4 exp of the local v, overwriting v with the result. */
+function expVector(f: Fn, v: Local, t: Local[]): void {
+  const [n, d, lo, y] = t as [Local, Local, Local, Local];
+  f.set(v, f.vmin(f.vmax(v, f.vsplat(f.f32(-104))), f.vsplat(f.f32(89))));
+  f.set(n, f.vnearest(f.vmul(v, f.vsplat(f.f32(Math.LOG2E)))));
+  // r = x - n ln2 in float64: promote both x and n, the same lanes
+  const half = (lanes: [number, number, number, number]) => {
+    f.set(d, f.vdsub(f.vpromoteLow(f.vshuffle(v, v, lanes)), f.vdmul(f.vpromoteLow(f.vshuffle(n, n, lanes)), f.vdsplat(f.f64(Math.LN2)))));
+    return f.vdemote(horner(f, d, EXP_TAYLOR));
+  };
+  f.set(lo, half([0, 1, 2, 3]));
+  f.set(y, f.vshuffle(lo, half([2, 3, 2, 3]), [0, 1, 4, 5]));
+  // 2^n as two float32 powers of two: n1 = n >> 1, n2 = n - n1, each in [-75, 64]
+  f.set(n, f.vtruncInts(n));
+  f.set(lo, f.vishr(n, 1));
+  const pow2 = (e: Ex) => f.vishl(f.viadd(e, f.visplat(127)), 23);
+  f.set(v, f.vmul(f.vmul(y, pow2(lo)), pow2(f.visub(n, lo))));
+}
+
+/** Emits the f32x4 erf of the local v, overwriting v with the result. */
+function erfVector(f: Fn, v: Local, t: Local[]): void {
+  const [d, lo, x2] = t as [Local, Local, Local];
+  f.set(v, f.vmin(f.vmax(v, f.vsplat(f.f32(-ERF_CLAMP))), f.vsplat(f.f32(ERF_CLAMP))));
+  f.set(v, viaDouble(f, v, (x) => {
+    f.set(x2, f.vdmul(x, x));
+    return f.vddiv(f.vdmul(x, horner(f, x2, ERF_P)), horner(f, x2, ERF_Q));
+  }, d, lo));
+}
+
+function addUnary(mod: ModuleBuilder, name: UnaryOp): void {
+  const f = mod.fn(name, [I32, I32, I32, I32]);
+  const [x, out, start, end] = f.params as [Local, Local, Local, Local];
+  const i = f.local(I32);
+  const body = name === 'exp' ? expVector : erfVector;
+  const regs = f.locals(4, V128);
+  const temps = regs.map(() => f.locals(4, V128));
+  const at = (p: Local) => f.add(p, f.x4(i));
+  sweep(f, i, start, end, (w) => {
+    if (w === 1) {
+      f.set(regs[0]!, f.vsplat(f.fload(at(x))));
+      body(f, regs[0]!, temps[0]!);
+      return f.fstore(at(out), f.vlane(regs[0]!, 0));
+    }
+    const k = w / 4;
+    for (let r = 0; r < k; r++) f.set(regs[r]!, f.vload(at(x), 16 * r));
+    for (let r = 0; r < k; r++) body(f, regs[r]!, temps[r]!);
+    for (let r = 0; r < k; r++) f.vstore(at(out), regs[r]!, 16 * r);
+  });
+}
+
+/** Adds exp and erf to the module. */
+export function addUnaryKernels(mod: ModuleBuilder): void {
+  for (const name of UNARY_EXPORTS) addUnary(mod, name);
+}
+
