@@ -72,8 +72,13 @@ describe('report', () => {
 
   it('evaluates the targets from the same numbers', () => {
     const t = new Map(targets(fake).map((x) => [x.target.split(' ')[0] + ' ' + x.target.split(' ')[1], x]));
-    expect(t.get('sparse peak')).toMatchObject({ value: 15, pass: true });
-    expect(t.get('full peak')).toMatchObject({ value: 5, pass: true });
+    // issue 4 states its memory targets for MobileNetV2: for mcunet they are shown as information
+    expect(t.get('sparse peak')).toMatchObject({ value: 15, pass: true, info: true });
+    expect(t.get('full peak')).toMatchObject({ value: 5, pass: true, info: true });
+    expect(markdownReport(fake)).toMatch(/\| mcunet \| sparse peak >= 10x below TF\.js \(same trainable set\) \| 15\.00 \| 10 \| info \|/);
+    const onMobileNet = targets({ ...fake, runs: fake.runs.map((r) => ({ ...r, model: 'mobilenet_v2' as const })) });
+    expect(onMobileNet.find((x) => x.target.startsWith('sparse peak'))).toMatchObject({ value: 15, pass: true });
+    expect(onMobileNet.find((x) => x.target.startsWith('sparse peak'))!.info).toBeUndefined();
     expect(t.get('full backprop')).toMatchObject({ value: 20, pass: true });
     expect(t.get('sparse >=')).toMatchObject({ value: 20, pass: false });
     expect(t.get('budgeted run')).toMatchObject({ pass: true });
