@@ -2,8 +2,8 @@
  * Backend switching (PockEngine §3.4): several implementations of an op may be available (the
  * reference JS kernels, the WASM-SIMD ones, ...). For each op instance of a program the fastest
  * for its actual shapes and attributes is picked by measuring, once, at bind time, and the
- * choice is cached by (op, attrs, shapes). Only float and bool operands are timed (random data);
- * ops with integer inputs keep the first implementation that has them.
+ * choice is cached by (op, attrs, shapes). Candidates are timed on random float and bool operands
+ * and zero integer ones (a valid label or index for every op).
  */
 import { isFloat, randn, type KernelSpec, type TypeInfo } from '@pockengine/core';
 import type { CpuKernel, CpuKernelTable } from './kernel-table.js';
@@ -65,15 +65,16 @@ export function chooseKernel(
     choice: { node: spec.node, op: spec.op, impl: name, timesMs },
   });
   const distinct = new Set(cands.map((c) => c.kernels[spec.op]));
-  // bool operands (masks) take random bytes; integer ones (indices) could be out of range
-  if (distinct.size === 1 || !spec.inputs.every((t) => isFloat(t.dtype) || t.dtype === 'bool')) return pick(cands[0]!.name);
+  if (distinct.size === 1) return pick(cands[0]!.name);
   const k = key(spec);
   const cached = cache.get(k);
   if (cached) return pick(cached.impl, cached.timesMs);
   const inputs = spec.inputs.map((t, i) => {
     const buf = alloc(t);
+    // bool operands (masks) take random bytes; integer ones (labels, indices) zeros, valid for any op
     if (t.dtype === 'bool') buf.data.set(Array.from(randn(t.shape, 17 + i, 1, 'float32').data as Float32Array, (v) => +(v > 0)));
-    else buf.data.set(randn(t.shape, 17 + i, 1, t.dtype).data as Float32Array);
+    else if (isFloat(t.dtype)) buf.data.set(randn(t.shape, 17 + i, 1, t.dtype).data as Float32Array);
+    else buf.data.fill(0);
     return buf;
   });
   const outputs: CpuTensor[] = spec.outputs.map((t) => alloc(t));

@@ -180,8 +180,15 @@ export interface VectorOps {
   binary(op: ArithmeticOp, a: number, b: number, out: number, n: number): void;
   /** Binary arithmetic with one operand repeated along middle axes (see BroadcastCall). */
   broadcast(call: BroadcastCall): void;
-  /** out = exp(x) or erf(x) over n elements, within one float32 ulp of the float64 value rounded. */
-  unary(op: 'exp' | 'erf', x: number, out: number, n: number): void;
+  /** out = exp(x), erf(x) or sigmoid(x) over n elements, within one float32 ulp of the float64 value rounded. */
+  unary(op: 'exp' | 'erf' | 'sigmoid', x: number, out: number, n: number): void;
+  /**
+   * For each row r < rows of x ([rows, classes] float32): stats[2r] = the row's max and
+   * stats[2r + 1] = sum_c exp(x[r, c] - max), as float64 (stats: a float offset, 2-float aligned).
+   */
+  rowStats(x: number, classes: number, stats: number, rows: number): void;
+  /** y[r, c] = exp(x[r, c] - stats[2r]) * stats[2r + 1] (float64 stats), rounded to float32 once. */
+  rowSoftmax(x: number, y: number, classes: number, stats: number, rows: number): void;
   /** A permuted copy (x and y must not overlap). */
   transpose(call: TransposeCall): void;
   sgd(call: SgdCall): void;

@@ -1,7 +1,8 @@
 /**
  * Fast float32 kernels for the heavy ops (matmul, conv2d and its backward ops, batch norm and its
  * backward op, where, in_range, add / sub / mul / div (same shape or one operand repeated along
- * middle axes), exp, erf, transpose, sgd_update), as a partial kernel table that
+ * middle axes), exp, erf, sigmoid, softmax (last axis), softmax_cross_entropy and its gradient,
+ * transpose, sgd_update), as a partial kernel table that
  * overrides the reference kernels:
  *
  *   const backend = new CpuBackend({ ...CPU_KERNELS, ...FAST_KERNELS });
@@ -27,6 +28,10 @@ import { binaryForward, binaryIsFast, inRangeForward, whereForward, whereIsFast 
 import { HeapExhausted, type ArithmeticOp, type Engine, type VectorOps } from './engine.js';
 import { matmulForward } from './matmul.js';
 import { batchNormForward, batchNormGrad } from './norm.js';
+import { lossKernels } from '../kernels/loss.js';
+import { activationKernels } from '../kernels/activation.js';
+import { reduceKernels } from '../kernels/reduce.js';
+import { crossEntropyForward, crossEntropyGrad, crossEntropyRows, softmaxLastAxis } from './loss.js';
 import { sgdUpdate } from './optim.js';
 import { fastEngine } from './runtime.js';
 import { transposeForward, transposeLayout } from './transpose.js';
@@ -65,11 +70,11 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
     if (!form) return reference();
     vectorGuarded([a, b, out], (e, v) => broadcastForward(e, v, op, a, b, out, form), reference);
   };
-  const unary = (op: 'exp' | 'erf'): CpuKernel<AttrsOf<'exp'>> => (inputs, outputs, attrs) =>
+  const unary = (op: 'exp' | 'erf' | 'sigmoid'): CpuKernel<AttrsOf<'exp'>> => (inputs, outputs, attrs) =>
     vectorGuarded(
       [...inputs, ...outputs],
       (e, v) => unaryForward(e, v, op, inputs[0]!, outputs[0]!),
-      () => elementwiseKernels[op](inputs, outputs, attrs),
+      () => (op === 'sigmoid' ? activationKernels.sigmoid : elementwiseKernels[op])(inputs, outputs, attrs),
     );
   return {
     matmul: (inputs, outputs, attrs) =>
@@ -127,6 +132,34 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
     div: binary('div'),
     exp: unary('exp'),
     erf: unary('erf'),
+    sigmoid: unary('sigmoid'),
+    // labels (int64) stay on the JS side: only logits / dloss / outputs must be float32
+    softmax_cross_entropy: (inputs, outputs, attrs) => {
+      const [logits, labels] = inputs as [CpuTensor, CpuTensor];
+      const reference = () => lossKernels.softmax_cross_entropy(inputs, outputs, attrs);
+      const rc = crossEntropyRows(logits, labels, attrs);
+      if (!rc) return reference();
+      vectorGuarded([logits, ...outputs], (e, v) => crossEntropyForward(e, v, logits, labels, outputs[0]!, attrs, rc.rows, rc.classes, rc.count), reference);
+    },
+    softmax_cross_entropy_grad: (inputs, outputs, attrs) => {
+      const [logits, labels, dloss] = inputs as [CpuTensor, CpuTensor, CpuTensor];
+      const reference = () => lossKernels.softmax_cross_entropy_grad(inputs, outputs, attrs);
+      const rc = crossEntropyRows(logits, labels, attrs);
+      if (!rc) return reference();
+      vectorGuarded(
+        [logits, dloss, ...outputs],
+        (e, v) => crossEntropyGrad(e, v, logits, labels, dloss, outputs[0]!, attrs, rc.rows, rc.classes, rc.count),
+        reference,
+      );
+    },
+    softmax: (inputs, outputs, attrs) => {
+      const x = inputs[0]!;
+      const reference = () => reduceKernels.softmax(inputs, outputs, attrs);
+      const rank = x.shape.length;
+      const last = rank > 0 && (attrs.axis === rank - 1 || attrs.axis === -1);
+      if (!last || x.data.length === 0) return reference();
+      vectorGuarded([x, ...outputs], (e, v) => softmaxLastAxis(e, v, x, outputs[0]!), reference);
+    },
     transpose: (inputs, outputs, attrs) => {
       const reference = () => shapeOpsKernels.transpose(inputs, outputs, attrs);
       const layout = transposeLayout(inputs[0]!.shape, attrs.perm);
@@ -153,6 +186,7 @@ export { broadcastForm, broadcastForward, repeatLayout } from './broadcast.js';
 export { transposeForward, transposeLayout } from './transpose.js';
 export { unaryForward } from './unary.js';
 export { sgdUpdate } from './optim.js';
+export { crossEntropyForward, crossEntropyGrad, crossEntropyRows, softmaxLastAxis } from './loss.js';
 export {
   HeapExhausted,
   get,

@@ -161,6 +161,8 @@ export class Fn {
     this.code.push(0x43, ...new Uint8Array(F32_BYTES.buffer));
   };
   fload = (addr: Ex, offset = 0) => this.op(this.mem([0x2a], 2, offset), addr);
+  /** f64.load (8-byte aligned). */
+  dload = (addr: Ex, offset = 0) => this.op(this.mem([0x2b], 3, offset), addr);
   iload = (addr: Ex, offset = 0) => this.op(this.mem([0x28], 2, offset), addr);
   /** One byte, zero-extended to i32 (i32.load8_u). */
   load8 = (addr: Ex, offset = 0) => this.op(this.mem([0x2d], 0, offset), addr);
@@ -257,6 +259,16 @@ export class Fn {
   vdmul = (a: Ex, b: Ex) => this.simd(0xf2, a, b);
   vddiv = (a: Ex, b: Ex) => this.simd(0xf3, a, b);
   vdemote = (a: Ex) => this.simd(0x5e, a);
+  /**
+   * Pseudo-min / max (one minps / maxpd on x64, where the NaN-propagating ones take several
+   * instructions): pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a, so a NaN in `a`
+   * propagates and one in `b` is ignored.
+   */
+  vpmax = (a: Ex, b: Ex) => this.simd(0xeb, a, b);
+  vdpmin = (a: Ex, b: Ex) => this.simd(0xf6, a, b);
+  vdpmax = (a: Ex, b: Ex) => this.simd(0xf7, a, b);
+  /** i64x2 shift left by an i32. */
+  vlshl = (a: Ex, bits: Ex) => this.simd(0xcb, a, bits);
   /** An f64 constant. */
   f64 = (v: number) => () => {
     this.code.push(0x44, ...new Uint8Array(new Float64Array([v]).buffer));
@@ -288,6 +300,10 @@ export class Fn {
   }
   fstore(addr: Ex, v: Ex, offset = 0): void {
     this.op(this.mem([0x38], 2, offset), addr, v)();
+  }
+  /** f64.store (8-byte aligned). */
+  dstore(addr: Ex, v: Ex, offset = 0): void {
+    this.op(this.mem([0x39], 3, offset), addr, v)();
   }
   istore(addr: Ex, v: Ex, offset = 0): void {
     this.op(this.mem([0x36], 2, offset), addr, v)();

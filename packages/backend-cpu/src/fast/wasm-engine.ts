@@ -7,7 +7,7 @@
  *
  * With a thread pool the memory is shared and each primitive is split into disjoint column / row
  * blocks (GEMM) or channel ranges (im2col, depthwise) that the pool runs in parallel. The
- * streaming primitives (batch norm, elementwise, broadcasting arithmetic, exp / erf, transpose, SGD) are
+ * streaming primitives (batch norm, elementwise, broadcasting arithmetic, exp / erf / sigmoid, transpose, SGD, softmax rows) are
  * `vector` (wasm-vector-ops.ts).
  */
 import type { HeapAllocator } from '../tensor.js';
@@ -20,6 +20,7 @@ import { addBroadcastKernels, BROADCAST_EXPORTS } from './wasm-broadcast.js';
 import { addElementwiseKernels, ELEMENTWISE_EXPORTS } from './wasm-elementwise.js';
 import { addNormKernels, NORM_EXPORTS } from './wasm-norm.js';
 import { addTransposeKernels, TRANSPOSE_EXPORTS } from './wasm-transpose.js';
+import { addSoftmaxKernels, SOFTMAX_EXPORTS } from './wasm-softmax.js';
 import { addUnaryKernels, UNARY_EXPORTS } from './wasm-unary.js';
 import { WasmVectorOps } from './wasm-vector-ops.js';
 
@@ -32,7 +33,7 @@ export const MICRO: MicroShape = { mr: 4, nr: 8 };
 export const BLOCKS = { mc: 128, kc: 256, nc: 1024 };
 export const KERNEL_EXPORTS = [
   'gemm', 'im2col', 'col2im', 'depthwise_forward', 'depthwise_grad_input', 'depthwise_grad_weight',
-  ...NORM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...BROADCAST_EXPORTS, ...UNARY_EXPORTS, ...TRANSPOSE_EXPORTS,
+  ...NORM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...BROADCAST_EXPORTS, ...UNARY_EXPORTS, ...TRANSPOSE_EXPORTS, ...SOFTMAX_EXPORTS,
 ] as const;
 /** Memory limits in 64 KiB pages: 4 GiB (the wasm32 limit) unshared; shared memory reserves its maximum up front. */
 export const MAX_PAGES = 65536;
@@ -65,6 +66,7 @@ export function kernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
     addBroadcastKernels(mod);
     addUnaryKernels(mod);
     addTransposeKernels(mod);
+    addSoftmaxKernels(mod);
     bytes = mod.build();
     moduleBytes.set(shared, bytes);
   }

@@ -1,7 +1,8 @@
 /**
- * WASM-SIMD float32 exp and erf over an element range [start, end): `exp(x, out, start, end)`,
- * `erf(x, out, start, end)`. Both round a float64 evaluation to float32 once, so they stay within
- * one ulp of the reference kernels (which compute in float64 and round):
+ * WASM-SIMD float32 exp, erf and sigmoid over an element range [start, end):
+ * `exp(x, out, start, end)`, `erf(x, out, start, end)`, `sigmoid(x, out, start, end)`. All round
+ * a float64 evaluation to float32 once, so they stay within one ulp of the reference kernels
+ * (which compute in float64 and round):
  *
  * exp: x clamped to [-104, 89] (beyond, the float32 result is 0 / +Infinity), n = round(x log2 e),
  * r = x - n ln2 in float64 (|r| <= ln2 / 2 + a little), e^r by its degree-9 Taylor polynomial
@@ -12,14 +13,17 @@
  * x clamped to +-3.832506856900711 (erfinv(1 - 2^-23): outside, erf rounds to +-1), evaluated in
  * float64: its own error is below 1e-7 relative, so the result is within one float32 ulp.
  *
- * NaN propagates (the clamps are NaN-propagating min / max). Elements are read before they are
- * written, so `out` may be `x`. Tails narrower than four lanes run the same vector code on a
+ * sigmoid: 1 / (1 + e^-x) all in float64 (expDouble), -x clamped to [-110, 110], rounded to
+ * float32 once.
+ *
+ * NaN propagates (the clamps are NaN-propagating min / max, or pseudo-min / max with x first).
+ * Elements are read before they are written, so `out` may be `x`. Tails narrower than four lanes run the same vector code on a
  * splat and keep lane 0.
  */
 import { F32, I32, Local, ModuleBuilder, V128, type Ex, type Fn } from './wasm-builder.js';
 import { sweep } from './wasm-lanes.js';
 
-export const UNARY_EXPORTS = ['exp', 'erf'] as const;
+export const UNARY_EXPORTS = ['exp', 'erf', 'sigmoid'] as const;
 export type UnaryOp = (typeof UNARY_EXPORTS)[number];
 
 /** 1 / k! for k = 0..9, highest degree first (Horner). */
@@ -63,6 +67,38 @@ function expVector(f: Fn, v: Local, t: Local[]): void {
   f.set(v, f.vmul(f.vmul(y, pow2(lo)), pow2(f.visub(n, lo))));
 }
 
+/** 1 / k! for k = 0..7, highest degree first: e^r for |r| <= ln2 / 2 to 7.4e-9 relative. */
+const EXP_TAYLOR_7 = EXP_TAYLOR.slice(2);
+/** 1.5 2^52 + 1023: t log2e + SHIFT rounds t log2e to an integer n held as 2^51 + 1023 + n in the low mantissa bits. */
+const SHIFT = 1.5 * 2 ** 52 + 1023;
+
+/**
+ * e^t for the f64x2 local t in [-150, 160] or NaN (overwritten), in float64: n = round(t log2 e)
+ * by the shifter trick, r = t - n ln2, e^r by its degree-7 Taylor polynomial (|r| <= ln2 / 2:
+ * relative error < 7.4e-9, at most an eighth of a float32 ulp), times 2^n built from n's bits (the low
+ * bits of the shifted value are 1023 + n, so shifting them into the exponent field gives 2^n
+ * exactly). Uses the v128 local k.
+ */
+export function expDouble(f: Fn, t: Local, k: Local): Ex {
+  f.set(k, f.vdadd(f.vdmul(t, f.vdsplat(f.f64(Math.LOG2E))), f.vdsplat(f.f64(SHIFT))));
+  f.set(t, f.vdsub(t, f.vdmul(f.vdsub(k, f.vdsplat(f.f64(SHIFT))), f.vdsplat(f.f64(Math.LN2)))));
+  return f.vdmul(horner(f, t, EXP_TAYLOR_7), f.vlshl(k, 52));
+}
+
+/**
+ * Emits the f32x4 sigmoid of the local v, overwriting v: 1 / (1 + e^-x) in float64, rounded once,
+ * with -x clamped to [-110, 110] (beyond, the float32 result is 1 / 0 either way) by pseudo-min /
+ * max, which keep a NaN x.
+ */
+function sigmoidVector(f: Fn, v: Local, t: Local[]): void {
+  const [d, lo, k] = t as [Local, Local, Local];
+  const one = () => f.vdsplat(f.f64(1));
+  f.set(v, viaDouble(f, v, (x) => {
+    f.set(x, f.vdpmin(f.vdpmax(f.vdsub(f.vdsplat(f.f64(0)), x), f.vdsplat(f.f64(-110))), f.vdsplat(f.f64(110))));
+    return f.vddiv(one(), f.vdadd(one(), expDouble(f, x, k)));
+  }, d, lo));
+}
+
 /** Emits the f32x4 erf of the local v, overwriting v with the result. */
 function erfVector(f: Fn, v: Local, t: Local[]): void {
   const [d, lo, x2] = t as [Local, Local, Local];
@@ -77,7 +113,7 @@ function addUnary(mod: ModuleBuilder, name: UnaryOp): void {
   const f = mod.fn(name, [I32, I32, I32, I32]);
   const [x, out, start, end] = f.params as [Local, Local, Local, Local];
   const i = f.local(I32);
-  const body = name === 'exp' ? expVector : erfVector;
+  const body = name === 'exp' ? expVector : name === 'erf' ? erfVector : sigmoidVector;
   const regs = f.locals(4, V128);
   const temps = regs.map(() => f.locals(4, V128));
   const at = (p: Local) => f.add(p, f.x4(i));
@@ -94,7 +130,7 @@ function addUnary(mod: ModuleBuilder, name: UnaryOp): void {
   });
 }
 
-/** Adds exp and erf to the module. */
+/** Adds exp, erf and sigmoid to the module. */
 export function addUnaryKernels(mod: ModuleBuilder): void {
   for (const name of UNARY_EXPORTS) addUnary(mod, name);
 }

@@ -8,7 +8,8 @@ import { splitRange } from './thread-pool.js';
 import type { ArithmeticOp, BatchNormCall, BatchNormGradCall, BroadcastCall, InRangeCall, SelectCall, SgdCall, TransposeCall, VectorOps } from './engine.js';
 import { broadcastFlags, type BROADCAST_EXPORTS } from './wasm-broadcast.js';
 import { TRANSPOSE_FIELDS, type TRANSPOSE_EXPORTS } from './wasm-transpose.js';
-import type { UNARY_EXPORTS } from './wasm-unary.js';
+import type { SOFTMAX_EXPORTS } from './wasm-softmax.js';
+import type { UnaryOp, UNARY_EXPORTS } from './wasm-unary.js';
 import { IN_RANGE_STRICT_HI, IN_RANGE_STRICT_LO, SGD_DECAY, SGD_FIRST, SGD_MOMENTUM, SGD_NESTEROV, type ELEMENTWISE_EXPORTS } from './wasm-elementwise.js';
 import { BATCH_NORM_FIELDS, BATCH_NORM_GRAD_FIELDS, NORM_RELU, NORM_RELU6, NORM_TRAINING, type NORM_EXPORTS } from './wasm-norm.js';
 
@@ -17,7 +18,8 @@ export type VectorExport =
   | (typeof ELEMENTWISE_EXPORTS)[number]
   | (typeof BROADCAST_EXPORTS)[number]
   | (typeof UNARY_EXPORTS)[number]
-  | (typeof TRANSPOSE_EXPORTS)[number];
+  | (typeof TRANSPOSE_EXPORTS)[number]
+  | (typeof SOFTMAX_EXPORTS)[number];
 
 /** Byte addresses of the descriptors (below the engine's GEMM workspace, clear of the conv ones). */
 const BATCH_NORM_DESC = 1024;
@@ -106,7 +108,21 @@ export class WasmVectorOps implements VectorOps {
     else this.byElement('broadcast_block', c.n, (s, e) => [4 * c.a, 4 * c.b, 4 * c.out, s, e, c.rep, c.inner, flags]);
   }
 
-  unary(op: 'exp' | 'erf', x: number, out: number, n: number): void {
+  rowStats(x: number, classes: number, stats: number, rows: number): void {
+    this.byRow('row_stats', rows, classes, (r0, r1) => [4 * x, classes, 4 * stats, r0, r1]);
+  }
+
+  rowSoftmax(x: number, y: number, classes: number, stats: number, rows: number): void {
+    this.byRow('row_softmax', rows, classes, (r0, r1) => [4 * x, 4 * y, classes, 4 * stats, r0, r1]);
+  }
+
+  /** Row ranges of a [rows, classes] problem, one per thread. */
+  private byRow(name: VectorExport, rows: number, classes: number, args: (r0: number, r1: number) => number[]): void {
+    if (rows === 0 || classes === 0) return;
+    this.run(name, splitRange(rows, this.parts(rows * classes, rows), 1).map(([r0, r1]) => args(r0, r1)));
+  }
+
+  unary(op: UnaryOp, x: number, out: number, n: number): void {
     this.byElement(op, n, (s, e) => [4 * x, 4 * out, s, e]);
   }
 

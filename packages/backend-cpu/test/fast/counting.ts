@@ -27,6 +27,8 @@ export function counting(e: Engine): Counted {
     binary: count('binary', (op, a, b, out, n) => v.binary(op, a, b, out, n)),
     broadcast: count('broadcast', (c) => v.broadcast(c)),
     unary: count('unary', (op, x, out, n) => v.unary(op, x, out, n)),
+    rowStats: count('rowStats', (x, classes, stats, rows) => v.rowStats(x, classes, stats, rows)),
+    rowSoftmax: count('rowSoftmax', (x, y, classes, stats, rows) => v.rowSoftmax(x, y, classes, stats, rows)),
     transpose: count('transpose', (c) => v.transpose(c)),
     sgd: count('sgd', (c) => v.sgd(c)),
   };

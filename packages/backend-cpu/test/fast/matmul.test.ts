@@ -123,7 +123,7 @@ describe('fast kernel table fallbacks', () => {
     expect(backend.name).toBe('cpu');
     expect(Object.keys(FAST_KERNELS).sort()).toEqual([
       'add', 'batch_norm', 'batch_norm_grad', 'conv2d', 'conv2d_grad_input', 'conv2d_grad_weight', 'div', 'erf', 'exp', 'in_range', 'matmul', 'mul',
-      'sgd_update', 'sub', 'transpose', 'where',
+      'sgd_update', 'sigmoid', 'softmax', 'softmax_cross_entropy', 'softmax_cross_entropy_grad', 'sub', 'transpose', 'where',
     ]);
   });
 });
