@@ -9,29 +9,13 @@
  * pool), and per-kernel GFLOP/s with speedups over the reference kernels for MobileNetV2-like
  * shapes, including the cost of copying operands into and out of WASM memory.
  */
-import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { importBundled } from './bundled.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const threadsArg = args.indexOf('--threads');
 const filterArg = args.indexOf('--filter');
-const out = join(tmpdir(), `pockengine-fast-bench-${process.pid}.mjs`);
-await build({
-  entryPoints: [join(here, 'entry.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  outfile: out,
-  logLevel: 'warning',
-  alias: { '@pockengine/core': join(here, '../../core/src/index.ts') },
-});
-const { runBenchmarks } = await import(pathToFileURL(out).href);
-rmSync(out);
+const { runBenchmarks } = await importBundled('entry.ts');
 await runBenchmarks({
   quick,
   threads: threadsArg >= 0 ? Number(args[threadsArg + 1]) : undefined,
