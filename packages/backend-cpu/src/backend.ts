@@ -38,7 +38,7 @@ export class CpuBackend implements Backend<CpuTensor> {
   }
 
   prepare(spec: KernelSpec): BoundKernel<CpuTensor> | undefined {
-    const chosen = chooseKernel(spec, this.impls, this.heap ? (t) => this.inHeap(t.dtype, t.shape, size(t.shape) * byteSize(t.dtype)) : undefined, (t) => this.releaseScratch(t));
+    const chosen = chooseKernel(spec, this.impls, (t) => this.buffer(t.dtype, t.shape), (t) => this.releaseScratch(t));
     if (!chosen) return undefined;
     this.choices.push(chosen.choice);
     const k = chosen.kernel;
@@ -54,26 +54,28 @@ export class CpuBackend implements Backend<CpuTensor> {
   }
 
   alloc(t: TypeInfo): CpuTensor {
-    const buf = this.heap ? this.inHeap(t.dtype, t.shape, size(t.shape) * byteSize(t.dtype)) : cpuAlloc(t.dtype, t.shape);
+    const buf = this.buffer(t.dtype, t.shape);
     this.track(cpuBytes(buf));
     return buf;
   }
 
   allocArena(bytes: number): CpuTensor {
-    const buf: CpuTensor = this.heap ? this.inHeap('uint8', [bytes], bytes) : { dtype: 'uint8', shape: [bytes], data: new Uint8Array(bytes) };
+    const buf = this.buffer('uint8', [bytes]);
     this.arenas.add(buf);
     this.track(bytes);
     return buf;
   }
 
-  /** A zeroed buffer in the engine heap (an ordinary one if the heap cannot grow). */
-  private inHeap(dtype: TypeInfo['dtype'], shape: TypeInfo['shape'], bytes: number): CpuTensor {
-    const h = this.heap!;
+  /** A zeroed buffer: in the engine heap when there is one (an ordinary one if it cannot grow). */
+  private buffer(dtype: TypeInfo['dtype'], shape: TypeInfo['shape']): CpuTensor {
+    const h = this.heap;
+    if (!h) return cpuAlloc(dtype, shape);
+    const bytes = size(shape) * byteSize(dtype);
     let address: number;
     try {
       address = h.alloc(Math.max(bytes, 1));
     } catch {
-      return dtype === 'uint8' && shape.length === 1 ? { dtype, shape, data: new Uint8Array(bytes) } : cpuAlloc(dtype, shape);
+      return cpuAlloc(dtype, shape);
     }
     const t = cpuView(h.buffer(), address, dtype, shape);
     new Uint8Array(t.data.buffer, address, bytes).fill(0);

@@ -54,6 +54,18 @@ function unfold(e: Engine, src: number, dst: number, n: number, c: number, hw: n
   for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) h.copyWithin(dst + (i * c + j) * hw, src + (j * n + i) * hw, src + (j * n + i + 1) * hw);
 }
 
+/**
+ * dst [n, rows, hw] = A (rows x channels, strides rsA / csA) * src [n, channels, hw], per image, as
+ * ONE GEMM over the folded batch (forward: A = W; grad_input: A = W^T).
+ */
+function foldedGemm(e: Engine, g: ConvGeometry, a: { a: number; rsA: number; csA: number; rows: number; channels: number }, src: number, dst: number, flags = 0, bias = 0): void {
+  const hw = g.oh * g.ow;
+  const cols = g.n * hw;
+  const out = e.alloc(a.rows * cols);
+  e.gemm({ m: a.rows, n: cols, k: a.channels, a: a.a, rsA: a.rsA, csA: a.csA, b: fold(e, src, g.n, a.channels, hw), rsB: cols, csB: 1, c: out, ldc: cols, flags, bias });
+  unfold(e, out, dst, g.n, a.rows, hw);
+}
+
 function im2colCall(g: ConvGeometry, x: number, col: number): Im2colCall {
   const { h, w, oh, ow, kh, kw, sh, sw, dh, dw, padTop, padLeft } = g;
   return { x, col, channels: g.cPerGroup, h, w, oh, ow, kh, kw, sh, sw, dh, dw, padTop, padLeft };
@@ -101,10 +113,7 @@ export function conv2dForward(e: Engine, x: CpuTensor, w: CpuTensor, bias: CpuTe
   const ckk = g.cPerGroup * g.kh * g.kw;
   const ohw = g.oh * g.ow;
   if (foldsBatch(g)) {
-    const cols = g.n * ohw;
-    const yf = e.alloc(g.m * cols);
-    e.gemm({ m: g.m, n: cols, k: g.c, a: wp, rsA: g.c, csA: 1, b: fold(e, xp, g.n, g.c, ohw), rsB: cols, csB: 1, c: yf, ldc: cols, flags, bias: bp });
-    unfold(e, yf, yp, g.n, g.m, ohw);
+    foldedGemm(e, g, { a: wp, rsA: g.c, csA: 1, rows: g.m, channels: g.c }, xp, yp, flags, bp);
     return store(e, yp, y);
   }
   const pointwise = isPointwise(g);
@@ -140,12 +149,9 @@ export function conv2dGradInput(e: Engine, dy: CpuTensor, w: CpuTensor, dx: CpuT
   const ckk = g.cPerGroup * g.kh * g.kw;
   const ohw = g.oh * g.ow;
   if (foldsBatch(g)) {
-    const cols = g.n * ohw;
-    const dxf = e.alloc(g.c * cols);
-    // W^T: element (i, p) = W[p, i]
-    e.gemm({ m: g.c, n: cols, k: g.m, a: wp, rsA: 1, csA: g.c, b: fold(e, dyp, g.n, g.m, ohw), rsB: cols, csB: 1, c: dxf, ldc: cols, flags: 0, bias: 0 });
     const dxp = place(e, dx);
-    unfold(e, dxf, dxp, g.n, g.c, ohw);
+    // W^T: element (i, p) = W[p, i]
+    foldedGemm(e, g, { a: wp, rsA: 1, csA: g.c, rows: g.c, channels: g.m }, dyp, dxp);
     return store(e, dxp, dx);
   }
   const pointwise = isPointwise(g);

@@ -13,25 +13,17 @@
  * wherever the reference one is. The streaming kernels (norm, elementwise, optimizer) need the
  * engine's vector primitives; on the JS engine they are the reference kernels.
  */
-import type { AttrsOf } from '@pockengine/core';
+import type { AttrsOf, OpName } from '@pockengine/core';
 import type { CpuKernel, CpuKernelTable } from '../kernel-table.js';
-import { convKernels } from '../kernels/conv.js';
-import { elementwiseKernels } from '../kernels/elementwise.js';
-import { matmulKernels } from '../kernels/matmul.js';
-import { normKernels } from '../kernels/norm.js';
-import { optimKernels } from '../kernels/optim.js';
-import { shapeOpsKernels } from '../kernels/shape-ops.js';
+import { CPU_KERNELS } from '../kernels/index.js';
 import type { CpuTensor } from '../tensor.js';
 import { broadcastForm, broadcastForward } from './broadcast.js';
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js';
 import { binaryForward, binaryIsFast, inRangeForward, whereForward, whereIsFast } from './elementwise.js';
 import { HeapExhausted, type ArithmeticOp, type Engine, type VectorOps } from './engine.js';
+import { crossEntropyForward, crossEntropyGrad, crossEntropyRows, softmaxLastAxis } from './loss.js';
 import { matmulForward } from './matmul.js';
 import { batchNormForward, batchNormGrad } from './norm.js';
-import { lossKernels } from '../kernels/loss.js';
-import { activationKernels } from '../kernels/activation.js';
-import { reduceKernels } from '../kernels/reduce.js';
-import { crossEntropyForward, crossEntropyGrad, crossEntropyRows, softmaxLastAxis } from './loss.js';
 import { sgdUpdate } from './optim.js';
 import { fastEngine } from './runtime.js';
 import { transposeForward, transposeLayout } from './transpose.js';
@@ -50,82 +42,68 @@ function guarded(tensors: readonly (CpuTensor | undefined)[], fast: () => void, 
   }
 }
 
+type Io = [inputs: readonly CpuTensor[], outputs: readonly CpuTensor[]];
+
 /** The fast kernel table on the engine `engine()` returns (default: the shared one of initFastKernels). */
 export function createFastKernels(engine: () => Engine = fastEngine) {
+  const reference =
+    <K extends OpName>(op: K) =>
+    (inputs: readonly CpuTensor[], outputs: readonly CpuTensor[], attrs: AttrsOf<K>) =>
+    () =>
+      (CPU_KERNELS[op] as CpuKernel<AttrsOf<K>>)(inputs, outputs, attrs);
+  /** `fast` on the engine when every operand is float32 (else, or when the heap is full: the reference kernel). */
+  const onEngine =
+    <K extends OpName>(op: K, fast: (e: Engine, ...io: [...Io, AttrsOf<K>]) => void): CpuKernel<AttrsOf<K>> =>
+    (inputs, outputs, attrs) =>
+      guarded([...inputs, ...outputs], () => fast(engine(), inputs, outputs, attrs), reference(op)(inputs, outputs, attrs));
   /** guarded, on the engine's vector primitives: the reference kernel where the engine has none. */
-  const vectorGuarded = (tensors: readonly (CpuTensor | undefined)[], fast: (e: Engine, v: VectorOps) => void, reference: () => void) => {
+  const vectorGuarded = (tensors: readonly (CpuTensor | undefined)[], fast: (e: Engine, v: VectorOps) => void, ref: () => void) => {
     const e = engine();
     const v = e.vector;
-    if (!v) return reference();
-    guarded(tensors, () => fast(e, v), reference);
+    if (!v) return ref();
+    guarded(tensors, () => fast(e, v), ref);
   };
+  /** `fast` on the vector primitives, when `applies` (default: always) accepts the operands. */
+  const onVector =
+    <K extends OpName>(
+      op: K,
+      fast: (e: Engine, v: VectorOps, ...io: [...Io, AttrsOf<K>]) => void,
+      applies: (...io: [...Io, AttrsOf<K>]) => boolean = () => true,
+    ): CpuKernel<AttrsOf<K>> =>
+    (inputs, outputs, attrs) => {
+      const ref = reference(op)(inputs, outputs, attrs);
+      if (!applies(inputs, outputs, attrs)) return ref();
+      vectorGuarded([...inputs, ...outputs], (e, v) => fast(e, v, inputs, outputs, attrs), ref);
+    };
   /** Same shapes, or one operand repeated along middle axes (broadcast.ts); other broadcasts: the reference kernel. */
   const binary = (op: ArithmeticOp): CpuKernel<AttrsOf<'add'>> => (inputs, outputs, attrs) => {
     const [a, b] = inputs as [CpuTensor, CpuTensor];
     const out = outputs[0]!;
-    const kernel: CpuKernel<AttrsOf<'add'>> = elementwiseKernels[op];
-    const reference = () => kernel(inputs, outputs, attrs);
-    if (binaryIsFast(a, b, out)) return vectorGuarded([a, b, out], (e, v) => binaryForward(e, v, op, a, b, out), reference);
+    const ref = reference(op)(inputs, outputs, attrs);
+    if (binaryIsFast(a, b, out)) return vectorGuarded([a, b, out], (e, v) => binaryForward(e, v, op, a, b, out), ref);
     const form = broadcastForm(a, b, out);
-    if (!form) return reference();
-    vectorGuarded([a, b, out], (e, v) => broadcastForward(e, v, op, a, b, out, form), reference);
+    if (!form) return ref();
+    vectorGuarded([a, b, out], (e, v) => broadcastForward(e, v, op, a, b, out, form), ref);
   };
-  const unary = (op: 'exp' | 'erf' | 'sigmoid'): CpuKernel<AttrsOf<'exp'>> => (inputs, outputs, attrs) =>
-    vectorGuarded(
-      [...inputs, ...outputs],
-      (e, v) => unaryForward(e, v, op, inputs[0]!, outputs[0]!),
-      () => (op === 'sigmoid' ? activationKernels.sigmoid : elementwiseKernels[op])(inputs, outputs, attrs),
-    );
+  const unary = (op: 'exp' | 'erf' | 'sigmoid') => onVector(op, (e, v, [x], [y]) => unaryForward(e, v, op, x!, y!));
   return {
-    matmul: (inputs, outputs, attrs) =>
-      guarded(
-        [...inputs, ...outputs],
-        () => matmulForward(engine(), inputs[0]!, inputs[1]!, outputs[0]!, attrs),
-        () => matmulKernels.matmul(inputs, outputs, attrs),
-      ),
-    conv2d: (inputs, outputs, attrs) =>
-      guarded(
-        [...inputs, ...outputs],
-        () => conv2dForward(engine(), inputs[0]!, inputs[1]!, inputs[2], outputs[0]!, attrs, attrs.activation ?? 'none'),
-        () => convKernels.conv2d(inputs, outputs, attrs),
-      ),
-    conv2d_grad_input: (inputs, outputs, attrs) =>
-      guarded(
-        [...inputs, ...outputs],
-        () => conv2dGradInput(engine(), inputs[0]!, inputs[1]!, outputs[0]!, attrs),
-        () => convKernels.conv2d_grad_input(inputs, outputs, attrs),
-      ),
-    conv2d_grad_weight: (inputs, outputs, attrs) =>
-      guarded(
-        [...inputs, ...outputs],
-        () => conv2dGradWeight(engine(), inputs[0]!, inputs[1]!, outputs[0]!, attrs),
-        () => convKernels.conv2d_grad_weight(inputs, outputs, attrs),
-      ),
-    batch_norm: (inputs, outputs, attrs) =>
-      vectorGuarded(
-        [...inputs, ...outputs],
-        (e, v) => batchNormForward(e, v, inputs, outputs, attrs),
-        () => normKernels.batch_norm(inputs, outputs, attrs),
-      ),
-    batch_norm_grad: (inputs, outputs, attrs) =>
-      vectorGuarded(
-        [...inputs, ...outputs],
-        (e, v) => batchNormGrad(e, v, inputs, outputs, attrs),
-        () => normKernels.batch_norm_grad(inputs, outputs, attrs),
-      ),
+    matmul: onEngine('matmul', (e, [a, b], [out], attrs) => matmulForward(e, a!, b!, out!, attrs)),
+    conv2d: onEngine('conv2d', (e, [x, w, bias], [y], attrs) => conv2dForward(e, x!, w!, bias, y!, attrs, attrs.activation ?? 'none')),
+    conv2d_grad_input: onEngine('conv2d_grad_input', (e, [dy, w], [dx], attrs) => conv2dGradInput(e, dy!, w!, dx!, attrs)),
+    conv2d_grad_weight: onEngine('conv2d_grad_weight', (e, [x, dy], [dw], attrs) => conv2dGradWeight(e, x!, dy!, dw!, attrs)),
+    batch_norm: onVector('batch_norm', batchNormForward),
+    batch_norm_grad: onVector('batch_norm_grad', batchNormGrad),
+    // the bool condition is not float32: only a, b and out are checked
     where: (inputs, outputs, attrs) => {
       const [cond, a, b] = inputs as [CpuTensor, CpuTensor, CpuTensor];
       const out = outputs[0]!;
-      const reference = () => elementwiseKernels.where(inputs, outputs);
-      if (!whereIsFast(cond, a, b, out)) return reference();
-      vectorGuarded([a, b, out], (e, v) => whereForward(e, v, cond, a, b, out), reference);
+      const ref = reference('where')(inputs, outputs, attrs);
+      if (!whereIsFast(cond, a, b, out)) return ref();
+      vectorGuarded([a, b, out], (e, v) => whereForward(e, v, cond, a, b, out), ref);
     },
+    // the output is bool: only the input is checked
     in_range: (inputs, outputs, attrs) =>
-      vectorGuarded(
-        inputs,
-        (e, v) => inRangeForward(e, v, inputs[0]!, outputs[0]!, attrs),
-        () => elementwiseKernels.in_range(inputs, outputs, attrs),
-      ),
+      vectorGuarded(inputs, (e, v) => inRangeForward(e, v, inputs[0]!, outputs[0]!, attrs), reference('in_range')(inputs, outputs, attrs)),
     add: binary('add'),
     sub: binary('sub'),
     mul: binary('mul'),
@@ -136,42 +114,30 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
     // labels (int64) stay on the JS side: only logits / dloss / outputs must be float32
     softmax_cross_entropy: (inputs, outputs, attrs) => {
       const [logits, labels] = inputs as [CpuTensor, CpuTensor];
-      const reference = () => lossKernels.softmax_cross_entropy(inputs, outputs, attrs);
+      const ref = reference('softmax_cross_entropy')(inputs, outputs, attrs);
       const rc = crossEntropyRows(logits, labels, attrs);
-      if (!rc) return reference();
-      vectorGuarded([logits, ...outputs], (e, v) => crossEntropyForward(e, v, logits, labels, outputs[0]!, attrs, rc.rows, rc.classes, rc.count), reference);
+      if (!rc) return ref();
+      vectorGuarded([logits, ...outputs], (e, v) => crossEntropyForward(e, v, logits, labels, outputs[0]!, attrs, rc.rows, rc.classes, rc.count), ref);
     },
     softmax_cross_entropy_grad: (inputs, outputs, attrs) => {
       const [logits, labels, dloss] = inputs as [CpuTensor, CpuTensor, CpuTensor];
-      const reference = () => lossKernels.softmax_cross_entropy_grad(inputs, outputs, attrs);
+      const ref = reference('softmax_cross_entropy_grad')(inputs, outputs, attrs);
       const rc = crossEntropyRows(logits, labels, attrs);
-      if (!rc) return reference();
-      vectorGuarded(
-        [logits, dloss, ...outputs],
-        (e, v) => crossEntropyGrad(e, v, logits, labels, dloss, outputs[0]!, attrs, rc.rows, rc.classes, rc.count),
-        reference,
-      );
+      if (!rc) return ref();
+      vectorGuarded([logits, dloss, ...outputs], (e, v) => crossEntropyGrad(e, v, logits, labels, dloss, outputs[0]!, attrs, rc.rows, rc.classes, rc.count), ref);
     },
-    softmax: (inputs, outputs, attrs) => {
-      const x = inputs[0]!;
-      const reference = () => reduceKernels.softmax(inputs, outputs, attrs);
-      const rank = x.shape.length;
-      const last = rank > 0 && (attrs.axis === rank - 1 || attrs.axis === -1);
-      if (!last || x.data.length === 0) return reference();
-      vectorGuarded([x, ...outputs], (e, v) => softmaxLastAxis(e, v, x, outputs[0]!), reference);
-    },
+    softmax: onVector(
+      'softmax',
+      (e, v, [x], [y]) => softmaxLastAxis(e, v, x!, y!),
+      ([x], _o, attrs) => x!.shape.length > 0 && x!.data.length > 0 && (attrs.axis === x!.shape.length - 1 || attrs.axis === -1),
+    ),
     transpose: (inputs, outputs, attrs) => {
-      const reference = () => shapeOpsKernels.transpose(inputs, outputs, attrs);
+      const ref = reference('transpose')(inputs, outputs, attrs);
       const layout = transposeLayout(inputs[0]!.shape, attrs.perm);
-      if (!layout) return reference();
-      vectorGuarded([...inputs, ...outputs], (e, v) => transposeForward(e, v, inputs[0]!, outputs[0]!, layout), reference);
+      if (!layout) return ref();
+      vectorGuarded([...inputs, ...outputs], (e, v) => transposeForward(e, v, inputs[0]!, outputs[0]!, layout), ref);
     },
-    sgd_update: (inputs, outputs, attrs) =>
-      vectorGuarded(
-        [...inputs, ...outputs],
-        (e, v) => sgdUpdate(e, v, inputs, outputs, attrs),
-        () => optimKernels.sgd_update(inputs, outputs, attrs),
-      ),
+    sgd_update: onVector('sgd_update', sgdUpdate),
   } satisfies Partial<CpuKernelTable>;
 }
 

@@ -113,8 +113,9 @@ function findPrefix(g: Graph, B: number, trained: ReadonlySet<ValueId>): Prefix 
   const live = new Set<ValueId>(trained);
   const inS = new Set<number>();
   const sVals = new Set<ValueId>();
+  const graphInputs = new Set(g.inputs);
   const readers = new Map<ValueId, Node[]>();
-  for (const n of g.nodes) for (const v of n.inputs) readers.set(v, [...(readers.get(v) ?? []), n]);
+  for (const n of g.nodes) for (const v of n.inputs) (readers.get(v) ?? readers.set(v, []).get(v)!).push(n);
   const external = new Set<ValueId>([...g.outputs.map((o) => o.value), ...g.updates.map((u) => u.value)]);
   const nodes: Node[] = [];
   for (const n of g.nodes) {
@@ -123,7 +124,7 @@ function findPrefix(g: Graph, B: number, trained: ReadonlySet<ValueId>): Prefix 
     const dependsOnTrained = n.inputs.some((v) => live.has(v));
     if (dependsOnTrained) for (const o of n.outputs) live.add(o);
     if (!batched.some(Boolean) || dependsOnTrained || nodePhase(n.name) !== 'forward') continue;
-    if (!n.inputs.every((v, i) => !batched[i] || g.inputs.includes(v) || sVals.has(v))) continue;
+    if (!n.inputs.every((v, i) => !batched[i] || graphInputs.has(v) || sVals.has(v))) continue;
     const readInBackward = n.outputs.some((o) => external.has(o) || (readers.get(o) ?? []).some((r) => nodePhase(r.name) !== 'forward'));
     if (readInBackward || !separable(g, n, batched, B)) continue;
     inS.add(n.id);
@@ -133,7 +134,7 @@ function findPrefix(g: Graph, B: number, trained: ReadonlySet<ValueId>): Prefix 
   const boundary: ValueId[] = [];
   for (const n of nodes)
     for (const o of n.outputs) if (external.has(o) || (readers.get(o) ?? []).some((r) => !inS.has(r.id))) boundary.push(o);
-  const inputs = [...new Set(nodes.flatMap((n) => n.inputs.filter((v) => g.inputs.includes(v))))];
+  const inputs = [...new Set(nodes.flatMap((n) => n.inputs.filter((v) => graphInputs.has(v))))];
   return { nodes, boundary, inputs };
 }
 
@@ -141,7 +142,10 @@ function findPrefix(g: Graph, B: number, trained: ReadonlySet<ValueId>): Prefix 
 export function microBatch(g: Graph, trained: ReadonlySet<ValueId>, chunks: number): Graph {
   const B = batchOf(g);
   if (B === null || chunks <= 1 || B % chunks !== 0) return g;
-  const prefix = findPrefix(g, B, trained);
+  return split(g, B, findPrefix(g, B, trained), chunks);
+}
+
+function split(g: Graph, B: number, prefix: Prefix, chunks: number): Graph {
   if (prefix.nodes.length === 0 || prefix.boundary.length === 0) return g;
   const size = B / chunks;
   const rw = new Rewrite(g);
@@ -201,12 +205,14 @@ function plannedPeak(g: Graph): number {
 export function microBatchFrozenPrefix(g: Graph, trained: ReadonlySet<ValueId>, chunks: MicroBatches = 'auto'): Graph {
   if (chunks !== 'auto') return microBatch(g, trained, chunks);
   const B = batchOf(g);
-  if (B === null || B <= 1 || findPrefix(g, B, trained).nodes.length === 0) return g;
+  if (B === null || B <= 1) return g;
+  const prefix = findPrefix(g, B, trained);
+  if (prefix.nodes.length === 0) return g;
   let best = g;
   let bestPeak = plannedPeak(g);
   for (let k = 2; k <= B; k++) {
     if (B % k !== 0) continue;
-    const cand = microBatch(g, trained, k);
+    const cand = split(g, B, prefix, k);
     if (cand === g) continue;
     const peak = plannedPeak(cand);
     // a smaller peak by at least 1% is worth more kernel calls

@@ -5,7 +5,8 @@
  * constant (a model weight) becomes a param (or a buffer, e.g. BN statistics) named after its
  * Const node, anything else an IR constant.
  */
-import { PockError, type ErrorCode, type ErrorLocation, type GraphBuilder, type ValueId } from '@pockengine/core';
+import type { GraphBuilder, ValueId } from '@pockengine/core';
+import { HandlerContext } from '../handler-context.js';
 import { act, type Act } from '../layout.js';
 import type { TfjsImportOptions } from '../types.js';
 import { NodeAttrs, type TfNode } from './graphdef.js';
@@ -25,33 +26,16 @@ export interface GraphImportState {
   markSoftmax(probs: Act, logits: Act): void;
 }
 
-export class OpContext {
+export class OpContext extends HandlerContext<GraphImportState> {
   readonly node: TfNode;
   readonly attrs: NodeAttrs;
   readonly inputs: readonly Sym[];
-  readonly where: ErrorLocation;
-  private readonly state: GraphImportState;
 
   constructor(state: GraphImportState, node: TfNode, inputs: readonly Sym[]) {
-    this.state = state;
+    super(state, { file: state.opts.file, node: node.name, op: node.op });
     this.node = node;
     this.inputs = inputs;
-    this.where = { file: state.opts.file, node: node.name, op: node.op };
     this.attrs = new NodeAttrs(node, this.where);
-  }
-
-  get b(): GraphBuilder {
-    return this.state.b;
-  }
-  get opts(): TfjsImportOptions {
-    return this.state.opts;
-  }
-
-  fail(message: string, code: ErrorCode = 'attr'): never {
-    throw new PockError(code, message, this.where);
-  }
-  unsupported(message: string): never {
-    throw new PockError('unsupported-op', message, this.where);
   }
 
   sym(i: number): Sym {

@@ -4,7 +4,8 @@
  * and the graph being built. Errors name the layer as the user knows it:
  * `Conv2D 'block_1_expand': dilation_rate ...`.
  */
-import { PockError, type ErrorCode, type ErrorLocation, type GraphBuilder, type ValueId } from '@pockengine/core';
+import type { ErrorLocation, GraphBuilder, ValueId } from '@pockengine/core';
+import { HandlerContext } from '../handler-context.js';
 import { activation, isSoftmaxName, normName } from '../activations.js';
 import type { Act } from '../layout.js';
 import type { TfjsImportOptions } from '../types.js';
@@ -22,35 +23,18 @@ export interface LayersImportState {
   markSoftmax(probs: Act, logits: Act): void;
 }
 
-export class LayerContext {
+export class LayerContext extends HandlerContext<LayersImportState> {
   readonly spec: LayerSpec;
   readonly inputs: readonly Act[];
-  readonly where: ErrorLocation;
-  private readonly state: LayersImportState;
 
   constructor(state: LayersImportState, spec: LayerSpec, inputs: readonly Act[]) {
-    this.state = state;
+    super(state, { file: state.opts.file, node: spec.name, op: spec.className });
     this.spec = spec;
     this.inputs = inputs;
-    this.where = { file: state.opts.file, node: spec.name, op: spec.className };
   }
 
-  get b(): GraphBuilder {
-    return this.state.b;
-  }
-  get opts(): TfjsImportOptions {
-    return this.state.opts;
-  }
   get name(): string {
     return this.spec.name;
-  }
-
-  fail(message: string, code: ErrorCode = 'attr'): never {
-    throw new PockError(code, message, this.where);
-  }
-  /** A configuration the importer does not map: collected with the model's other unsupported layers. */
-  unsupported(message: string): never {
-    throw new PockError('unsupported-op', message, this.where);
   }
 
   input(i = 0): Act {
