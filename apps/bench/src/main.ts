@@ -13,7 +13,7 @@ import { parseArgs } from './args.js';
 import { configsFor, repoRoot, type Config, type ModelName } from './models.js';
 import { torchAvailable } from './peers/torch.js';
 import { htmlReport, markdownReport, textReport, fmtBytes, fmtMs, type BenchResults } from './report.js';
-import { FRAMEWORKS, RESULT_PREFIX, type Framework, type RunResult, type RunSpec } from './types.js';
+import { FRAMEWORKS, OURS, RESULT_PREFIX, type Framework, type RunResult, type RunSpec } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = resolve(here, '..');
@@ -27,11 +27,14 @@ const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 const log = (s: string) => console.log(s);
 
-function runChild(spec: RunSpec, timeoutS: number): Promise<RunResult> {
+async function runChild(spec: RunSpec, timeoutS: number): Promise<RunResult> {
+  // ours-native borrows onnxruntime-node kernels: start it with their malloc settings (ORT_MALLOC_ENV)
+  const env = spec.framework === 'ours-native' ? { ...process.env, ...(await import('@pockengine/cli')).ORT_MALLOC_ENV } : process.env;
   return new Promise((done) => {
     const t0 = Date.now();
     const child = fork(join(here, 'runner.ts'), [JSON.stringify(spec)], {
       cwd: benchDir,
+      env,
       execArgv: ['--import', 'tsx', '--max-old-space-size=8192'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
@@ -72,7 +75,7 @@ function runChild(spec: RunSpec, timeoutS: number): Promise<RunResult> {
 
 function summary(r: RunResult): string {
   if (r.status !== 'ok') return `${r.status}: ${r.note ?? ''}`;
-  const mem = r.framework === 'ours' ? `peak ${fmtBytes(r.peakBytes)} (planned ${fmtBytes(r.plannedPeakBytes)})` : r.peakBytes !== undefined ? `peak ${fmtBytes(r.peakBytes)}` : `RSS ${fmtBytes(r.rssPeakBytes)}`;
+  const mem = OURS.includes(r.framework) ? `peak ${fmtBytes(r.peakBytes)} (planned ${fmtBytes(r.plannedPeakBytes)})` : r.peakBytes !== undefined ? `peak ${fmtBytes(r.peakBytes)}` : `RSS ${fmtBytes(r.rssPeakBytes)}`;
   return `ok: median ${fmtMs(r.medianMs)}, ${mem}${r.budgetBytes !== undefined ? `, budget ${fmtBytes(r.budgetBytes)} ${r.budgetPass ? 'pass' : 'FAIL'}` : ''}`;
 }
 

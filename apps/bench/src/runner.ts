@@ -16,6 +16,8 @@ async function run(spec: RunSpec): Promise<RunResult> {
   switch (spec.framework) {
     case 'ours':
       return runOurs(spec);
+    case 'ours-native':
+      return runOurs(spec, ['onnxruntime']);
     case 'tfjs-cpu':
       return runTfjs(spec, 'cpu');
     case 'tfjs-wasm':

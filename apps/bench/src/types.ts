@@ -2,8 +2,14 @@
 import type { MemoryCategory, SparseScheme } from '@pockengine/core';
 import type { Config, ModelName, ModelOptions } from './models.js';
 
-export const FRAMEWORKS = ['ours', 'tfjs-cpu', 'tfjs-wasm', 'jax-js', 'torch'] as const;
+export const FRAMEWORKS = ['ours', 'ours-native', 'tfjs-cpu', 'tfjs-wasm', 'jax-js', 'torch'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
+/**
+ * Our engine: `ours` with its own kernels (reference JS + WASM SIMD, as in a browser);
+ * `ours-native` the same engine in Node with onnxruntime-node's MLAS matmul borrowed as a backend
+ * switching candidate (chosen per op instance where measured faster).
+ */
+export const OURS: readonly Framework[] = ['ours', 'ours-native'];
 
 export interface RunSpec {
   framework: Framework;

@@ -180,20 +180,22 @@ describe('constant folding at bind time', () => {
     const x = b.input('x', 'float64', [2, 3, 4]);
     const w = b.param('w', randn([5, 4], 1, 0.5, 'float64'));
     const w2 = b.param('w2', randn([2, 5], 2, 0.5, 'float64'));
+    // a frozen weight scaled before use (weight normalisation, a folded constant factor, ...);
     // PyTorch exports a 3-D nn.Linear as Transpose(W) -> MatMul
-    const h = b.scoped('l1', () => b.matmul(x, b.transpose(w, [1, 0])));
+    const h = b.scoped('l1', () => b.matmul(x, b.mul(w, b.scalarLike(0.5, w)), false, true));
     b.output('logits', b.scoped('l2', () => b.reduceSum(b.matmul(h, b.transpose(w2, [1, 0])), [1])));
     const model = b.build();
     const { graph } = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, trainable: ['w2'], optimizer: { kind: 'sgd', lr: 0.1 } });
     const p = Program.create(graph, new CpuBackend());
-    // w is frozen: its transpose is folded; w2 is trained: its transpose runs every step
-    expect(p.plan.initSteps.map((s) => `${s.op}@${s.name}`)).toEqual(['transpose@l1']);
-    expect(p.plan.steps.some((s) => s.kind === 'run' && s.op === 'transpose' && s.name === 'l2')).toBe(true);
+    // w is frozen: its scaling is folded at bind time; w2 is trained: its transpose is folded into
+    // the matmul (transB) at compile time, so no transpose runs at all
+    expect(p.plan.initSteps.map((s) => `${s.op}@${s.name}`)).toEqual(['mul@l1']);
+    expect(p.plan.steps.some((s) => s.kind === 'run' && s.op === 'transpose')).toBe(false);
     // the frozen weight is needed only to fold: it is released, so it and its transpose are never
     // both resident after binding, and the planned peak counts that
     const wId = graph.values.find((v) => v.name === 'w')!.id;
     expect(p.plan.initOnly.has(wId)).toBe(true);
-    expect(p.plan.memory.initOnlyBytes).toBe(5 * 4 * 8);
+    expect(p.plan.memory.initOnlyBytes).toBe(5 * 4 * 8 + 8); // w and the scalar 0.5
     const be = new CpuBackend();
     const q = Program.create(graph, be);
     const feeds = { x: randn([2, 3, 4], 9, 1, 'float64'), labels: tensor('int64', [2], [0, 1]) };
@@ -250,5 +252,74 @@ describe('conv + activation fusion', () => {
     const b = await Program.create(compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme: headOnly, optimize: false }).graph, new CpuBackend()).step(feedsNow);
     expect(Math.abs(Number(a.loss!.data[0]) - Number(b.loss!.data[0]))).toBeLessThan(1e-12);
     expect(maxDiff(a['grad.head.weight']!, b['grad.head.weight']!)).toBeLessThan(1e-12);
+  });
+});
+
+describe('transposes folded into matmul', () => {
+  /** PyTorch's nn.Linear as ONNX exports it on 3-D input: MatMul(x, Transpose(W)) with W [out, in]; two layers. */
+  function linears(): Graph {
+    const b = new GraphBuilder('linears');
+    const x = b.input('x', 'float64', [2, 3, 4]);
+    const w1 = b.param('l1.weight', randn([6, 4], 1, 0.5, 'float64'));
+    const w2 = b.param('l2.weight', randn([5, 6], 2, 0.5, 'float64'));
+    const h = b.op1('relu', [b.matmul(x, b.transpose(w1, [1, 0]))], {});
+    // a batched transpose of an activation (K^T in attention) folds too: [2,3,6] x [2,6,3]^T... via h h^T
+    const s = b.matmul(h, b.transpose(h, [0, 2, 1]));
+    const y = b.add(b.matmul(h, b.transpose(w2, [1, 0])), b.reduceSum(s, [2], true));
+    b.output('logits', y);
+    return b.build();
+  }
+  const feed = () => ({ x: randn([2, 3, 4], 7, 1, 'float64'), labels: tensor('int64', [2, 3], [0, 4, 2, 1, 3, 0]) });
+
+  it('leaves no transpose, and gives the unoptimized program’s loss and gradients', async () => {
+    const model = linears();
+    const opt = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' } }).graph;
+    const plain = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, optimize: false }).graph;
+    expect(count(plain, 'transpose')).toBeGreaterThan(0);
+    expect(count(opt, 'transpose')).toBe(0);
+    const a = await Program.create(opt, new CpuBackend()).step(feed());
+    const p = await Program.create(plain, new CpuBackend()).step(feed());
+    for (const k of ['loss', 'grad.l1.weight', 'grad.l2.weight']) {
+      expect(a[k]!.shape).toEqual(p[k]!.shape);
+      expect(maxDiff(a[k]!, p[k]!)).toBeLessThan(1e-12);
+    }
+  });
+});
+
+describe('reshape of a dying temporary', () => {
+  /** logits = reshape(x tanh(x)) w + sum(x tanh(x)); the sum reads the square before the reshape (it dies there) or after it. */
+  function model(sumAfter: boolean): Graph {
+    const b = new GraphBuilder('reshape-view');
+    const x = b.input('x', 'float64', [2, 3, 4]);
+    const w = b.param('w', randn([4, 5], 3, 0.5, 'float64'));
+    const sq = b.mul(x, b.op1('tanh', [x], {}));
+    const total = () => b.reduceSum(sq, [0, 1, 2], false);
+    const before = sumAfter ? undefined : total();
+    const flat = b.reshape(sq, [6, 4]);
+    const after = sumAfter ? total() : undefined;
+    b.output('logits', b.add(b.matmul(flat, w), (before ?? after)!));
+    return b.build();
+  }
+  const feed = () => ({ x: randn([2, 3, 4], 11, 1, 'float64'), labels: tensor('int64', [6], [0, 1, 2, 3, 4, 0]) });
+
+  it('is a view of the same bytes (no copy), with the copying program’s numbers', async () => {
+    const compile = (after: boolean) => compileTrainingGraph(model(after), { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'sgd', lr: 0.1 } }).graph;
+    const viewed = Program.create(compile(false), new CpuBackend(undefined, { poisonOutputs: true }));
+    const copied = Program.create(compile(true), new CpuBackend(undefined, { poisonOutputs: true }));
+    const reshapeOf = (p: typeof viewed) => {
+      const s = p.plan.steps.find((t) => t.kind === 'run' && t.op === 'reshape' && p.plan.values.get(t.outputs[0]!)!.shape.length === 2);
+      if (!s || s.kind !== 'run') throw new Error('no reshape');
+      return s;
+    };
+    const rv = reshapeOf(viewed);
+    const rc = reshapeOf(copied);
+    expect(viewed.plan.aliases.get(rv.outputs[0]!)).toBe(rv.inputs[0]);
+    expect(copied.plan.aliases.has(rc.outputs[0]!)).toBe(false);
+    for (let step = 0; step < 2; step++) {
+      const a = await viewed.step(feed());
+      const c = await copied.step(feed());
+      expect(a.loss!.data[0]).toBe(c.loss!.data[0]);
+    }
+    expect(Array.from((await viewed.read('w')).data as Float64Array)).toEqual(Array.from((await copied.read('w')).data as Float64Array));
   });
 });

@@ -1,17 +1,19 @@
 /**
  * Backends the CLI can run on. `cpu` switches per op instance between the reference JS kernels
  * and the WASM-SIMD ones by measuring them at bind time; `cpu-reference` uses only the former.
- * `--borrow tfjs-wasm` adds TF.js's XNNPACK kernels (borrowed.ts) to the candidates.
+ * `--borrow tfjs-wasm` adds TF.js's XNNPACK kernels (borrowed.ts) to the candidates, `--borrow
+ * onnxruntime` onnxruntime-node's MLAS matmul (borrowed-ort.ts; Node only).
  */
 import { CPU_KERNELS, CpuBackend, type CpuKernelTable, type HeapAllocator, type KernelImpl } from '@pockengine/backend-cpu';
 import * as cpu from '@pockengine/backend-cpu';
 import { PockError } from '@pockengine/core';
 import type { Args } from './args.js';
+import { ortKernels } from './borrowed-ort.js';
 import { tfjsWasmKernels } from './borrowed.js';
 
 export type BackendName = 'cpu' | 'cpu-reference';
-export type Borrowed = 'tfjs-wasm';
-export const BORROWABLE: readonly Borrowed[] = ['tfjs-wasm'];
+export type Borrowed = 'tfjs-wasm' | 'onnxruntime';
+export const BORROWABLE: readonly Borrowed[] = ['tfjs-wasm', 'onnxruntime'];
 
 let fastInit: Promise<unknown> | undefined;
 
@@ -28,6 +30,7 @@ export async function backendFactory(name: BackendName, borrow: readonly Borrowe
     { name: 'wasm-simd', kernels: mod.FAST_KERNELS },
   ];
   if (borrow.includes('tfjs-wasm')) impls.push((await tfjsWasmKernels()).impl);
+  if (borrow.includes('onnxruntime')) impls.push((await ortKernels()).impl);
   // buffers in the kernels' heap (when it is shared memory): the fast kernels use them in place
   return () => new CpuBackend(impls, { heap: mod.fastHeap?.() });
 }

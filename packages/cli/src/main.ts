@@ -29,8 +29,9 @@ usage:
   pockengine demo [--res 128] [--batch 16] [--epochs 3] [--lr 3e-4] [--scheme sparse|head|S.json] [--out out/demo]
       the main job: sparse fine-tuning of a pretrained MobileNetV2 (nsfwjs) on digits
 
-compile, bench and train take --borrow tfjs-wasm: TF.js's XNNPACK matmul / conv2d join backend switching
-(used only where measured fastest; compile --json lists every candidate's time).
+compile, bench and train take --borrow tfjs-wasm,onnxruntime: TF.js's XNNPACK matmul / conv2d and, in Node,
+onnxruntime-node's MLAS matmul join backend switching (used only where measured fastest; compile --json
+lists every candidate's time).
 
 MODEL is an .onnx file (PyTorch exports), a TF.js model.json (layers or graph model), or a jax-js module
 (.mjs default-exporting { apply, params, inputs }).

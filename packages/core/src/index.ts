@@ -34,6 +34,7 @@ export { planMemory, nodePhase, type MemoryPlan, type MemoryCategory } from './p
 export { cse } from './passes/cse.js';
 export { reorderUpdates } from './passes/reorder.js';
 export { foldFrozenBatchNorm } from './passes/fold-bn.js';
+export { foldMatmulTransposes } from './passes/fold-transpose.js';
 export { pushRowSelections, selectRows } from './passes/row-select.js';
 export { splice, useCounts, producers, Rewrite } from './ir/edit.js';
 export { findBlocks, groupKey, lastBlocksScheme, biasOnlyScheme, literalGlob, type Block, type ModelBlocks, type LastBlocksOptions } from './sparse/presets.js';

@@ -11,7 +11,7 @@ import { fixedScheme, loadModel, syntheticBatch, trainableOf } from '../models.j
 import type { RunResult, RunSpec } from '../types.js';
 import { LOSS, searchBudget } from './budget.js';
 
-type CpuKernels = ConstructorParameters<typeof cpu.CpuBackend>[0];
+type CpuKernels = Partial<cpu.CpuKernelTable>;
 
 /** The kernel table: reference kernels, overridden by FAST_KERNELS when this build has them. */
 export async function ourKernels(): Promise<{ kernels: CpuKernels; engine: string }> {
@@ -38,6 +38,14 @@ function kernelHeapBytes(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Our kernels (one table), plus borrowed ones as backend switching candidates (chosen per op instance by measuring). */
+async function ourBackendKernels(kernels: CpuKernels, engine: string, borrow: readonly 'onnxruntime'[]): Promise<{ impls: CpuKernels | cpu.KernelImpl[]; engine: string }> {
+  if (!borrow.length) return { impls: kernels, engine };
+  const { ortKernels } = await import('@pockengine/cli');
+  const ort = await ortKernels();
+  return { impls: [{ name: 'ours', kernels }, ort.impl], engine: `${engine} + ${ort.engine} matmul by switching` };
 }
 
 /** Delegates to a backend; while `profiling`, times every bound kernel by op name. */
@@ -69,14 +77,16 @@ class TimedBackend<B> implements Backend<B> {
   resetPeak = () => this.be.resetPeak();
 }
 
-export async function runOurs(spec: RunSpec): Promise<RunResult> {
+export async function runOurs(spec: RunSpec, borrow: readonly 'onnxruntime'[] = []): Promise<RunResult> {
   const rssBaseBytes = peakRss();
   const t0 = performance.now();
-  const { kernels, engine } = await ourKernels();
+  const own = await ourKernels();
+  const kernels = own.kernels;
+  const { impls, engine } = await ourBackendKernels(kernels, own.engine, borrow);
   const g = loadModel(spec.model, spec.options);
   const feeds = syntheticBatch(g);
   const optimizer = { kind: 'sgd' as const, lr: spec.lr };
-  const base: RunResult = { framework: 'ours', model: spec.model, config: spec.config, status: 'ok', engine };
+  const base: RunResult = { framework: spec.framework, model: spec.model, config: spec.config, status: 'ok', engine };
   let scheme: SparseScheme | undefined;
   if (spec.config === 'budget') {
     progress('searching the budgeted scheme ...');
@@ -87,7 +97,8 @@ export async function runOurs(spec: RunSpec): Promise<RunResult> {
   } else scheme = fixedScheme(g, spec.config);
   const trainable = trainableOf(g, scheme);
   const { graph } = compileTrainingGraph(g, { loss: LOSS, optimizer, scheme });
-  const backend = new TimedBackend(new cpu.CpuBackend(kernels, { heap: programHeap() }));
+  const cpuBackend = new cpu.CpuBackend(impls, { heap: programHeap() });
+  const backend = new TimedBackend(cpuBackend);
   const program = Program.create(graph, backend);
   const setupMs = performance.now() - t0;
   progress(`compiled in ${setupMs.toFixed(0)} ms; planned peak ${program.plan.memory.peakBytes} bytes`);
@@ -98,6 +109,8 @@ export async function runOurs(spec: RunSpec): Promise<RunResult> {
   backend.profiling = false;
 
   const measured = backend.peakBytes();
+  const borrowed = borrow.length ? cpuBackend.choices.filter((c) => c.impl !== 'ours') : [];
+  const switched = borrow.length ? `switching: ${borrowed.length} of ${cpuBackend.choices.filter((c) => c.timesMs).length} measured op instances run borrowed kernels` : undefined;
   const memory = program.plan.memory;
   return {
     ...base,
@@ -117,6 +130,6 @@ export async function runOurs(spec: RunSpec): Promise<RunResult> {
     setupMs,
     hotspots: backend.hot.top(),
     trainableNames: spec.config === 'budget' ? trainable.names : undefined,
-    note: trainable.partial.length ? `${trainable.partial.length} tensors updated on some channels only` : undefined,
+    note: [trainable.partial.length ? `${trainable.partial.length} tensors updated on some channels only` : undefined, switched].filter(Boolean).join('; ') || undefined,
   };
 }

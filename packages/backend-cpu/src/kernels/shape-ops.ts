@@ -52,7 +52,10 @@ function checkedIndices(indices: CpuTensor, d: number, op: string, axis: number)
 }
 
 export const shapeOpsKernels = {
-  reshape: ([x], [out]) => out!.data.set(x!.data),
+  // in place (the plan aliases a reshape of a dying temporary): the same bytes, nothing to move
+  reshape: ([x], [out]) => {
+    if (x!.data.buffer !== out!.data.buffer || x!.data.byteOffset !== out!.data.byteOffset) out!.data.set(x!.data);
+  },
 
   transpose: ([x], [out], { perm }) => {
     const strides = stridesOf(x!.shape);

@@ -149,10 +149,30 @@ export function lowerToPlan(g: Graph, opts: LowerOptions = {}): Plan {
 
   // An elementwise node writes over a temporary input that dies at it (same shape and dtype): the
   // masked gradient where(mask, dy, 0) takes dy's buffer, an activation its input's, ... The
-  // kernels read element i of every operand before writing element i of the output.
+  // kernels read element i of every operand before writing element i of the output. A reshape
+  // of a temporary that dies at it views the same bytes (its kernel sees one buffer and copies
+  // nothing).
   const keep = new Set<ValueId>([...outputValues, ...copies.map((u) => u.value)]);
   const updateTargets = new Set(g.updates.map((u) => u.target));
   runNodes.forEach((n, k) => {
+    if (n.op === 'reshape') {
+      // a reshape of a temporary that dies at it is a view of the same bytes: no copy
+      const [i] = n.inputs as [ValueId];
+      const o = n.outputs[0]!;
+      if (
+        !keep.has(o) &&
+        values.get(i)!.role === 'node' &&
+        !folded.has(i) &&
+        !keep.has(i) &&
+        !updateTargets.has(rootOf(aliases, i)) &&
+        lastRead.get(i) === k &&
+        g.values[i]!.dtype === g.values[o]!.dtype
+      ) {
+        aliases.set(o, i);
+        inPlaceOf.set(o, 0);
+      }
+      return;
+    }
     if (!opDef(n.op)?.elementwise) return;
     const taken = new Set<ValueId>();
     n.outputs.forEach((o) => {

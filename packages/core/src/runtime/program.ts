@@ -8,7 +8,7 @@
 import { PockError } from '../errors.js';
 import type { Graph, ValueId } from '../ir/graph.js';
 import { nodePhase } from '../plan/memory.js';
-import { lowerToPlan, type Plan } from '../plan/plan.js';
+import { lowerToPlan, rootOf, type Plan } from '../plan/plan.js';
 import { fmtShape, shapeEq } from '../shape.js';
 import { tensor, type Tensor } from '../tensor.js';
 import { LR_STATE } from '../train/optimizer.js';
@@ -56,7 +56,14 @@ export class Program<B = unknown> {
     this.runInit();
     this.arena = backend.allocArena(plan.memory.arenaBytes);
     for (const [id, off] of plan.memory.offsets) this.bufs.set(id, backend.view(this.arena, off, plan.values.get(id)!));
-    for (const [id, target] of plan.aliases) this.bufs.set(id, this.bufs.get(target)!);
+    for (const [id, target] of plan.aliases) {
+      // a reshaped alias gets a view of its own shape over the same bytes
+      const root = rootOf(plan.aliases, id);
+      const off = plan.memory.offsets.get(root);
+      const sameShape = shapeEq(plan.values.get(id)!.shape, plan.values.get(root)!.shape);
+      if (sameShape || off === undefined) this.bufs.set(id, this.bufs.get(sameShape ? root : target)!);
+      else this.bufs.set(id, backend.view(this.arena, off, plan.values.get(id)!));
+    }
     const runs = plan.steps.filter((s) => s.kind === 'run');
     this.bound = runs.map((s, k) => ({
       kernel: kernels[k]!,

@@ -2,7 +2,8 @@
  * compileTrainingGraph: model graph -> one static training program graph
  * (forward + loss + backward + optimizer updates), as a chain of pure graph -> graph stages:
  *
- *   withLoss -> gradients (sparse: only trained params, only their channels) -> withOptimizer
+ *   foldFrozenBatchNorm -> foldMatmulTransposes -> withLoss -> gradients (sparse: only trained params,
+ *   only their channels) -> withOptimizer
  *   -> dce -> cse -> pushRowSelections -> activationMasks -> dce -> fuseConvActivation -> reorderUpdates
  *   -> microBatchFrozenPrefix -> verify
  */
@@ -15,6 +16,7 @@ import { activationMasks } from '../passes/activation-masks.js';
 import { cse } from '../passes/cse.js';
 import { dce } from '../passes/dce.js';
 import { foldFrozenBatchNorm } from '../passes/fold-bn.js';
+import { foldMatmulTransposes } from '../passes/fold-transpose.js';
 import { fuseConvActivation } from '../passes/fuse.js';
 import { microBatchFrozenPrefix, type MicroBatches } from '../passes/micro-batch.js';
 import { reorderUpdates } from '../passes/reorder.js';
@@ -77,7 +79,7 @@ export function compileTrainingGraph(model: Graph, opts: TrainingOptions): Train
   const updates = resolveUpdates(model, opts);
   const trained = [...updates.keys()];
   const frozen = new Set(model.values.filter((v) => v.role === 'param' && !updates.has(v.id)).map((v) => v.id));
-  const base = optimize ? foldFrozenBatchNorm(model, frozen) : model;
+  const base = optimize ? foldMatmulTransposes(foldFrozenBatchNorm(model, frozen)) : model;
   const { graph: withL, loss, prediction } = withLoss(base, opts.loss);
   const { graph: joint, grads } = gradients(withL, loss, trained);
   const b = new GraphBuilder(joint.name, { ...joint, outputs: [] });
