@@ -11,6 +11,7 @@ export {
   fastHeap,
   wasmSimdSupported,
   wasmThreadsSupported,
+  relaxedSimdSupported,
   measureSimdPeak,
   createWasmEngine,
   createThreadedEngine,

@@ -83,7 +83,7 @@ describe('in a browser', () => {
     };
     expect(r.error).toBeUndefined();
     expect(r.isolated).toBe(true);
-    expect(r.threads).toEqual({ engine: 'wasm-simd-threads', threads: 2, simd: true, sharedMemory: true });
+    expect(r.threads).toEqual({ engine: 'wasm-simd-threads', threads: 2, simd: true, sharedMemory: true, relaxedSimd: true });
     expect(r.zeroCopy).toBe(true);
     for (const losses of [r.reference!, r.wasm!, r.threaded!]) {
       expect(losses).toHaveLength(40);

@@ -105,7 +105,9 @@ describe('sparse backpropagation', () => {
   it('runs each update as soon as its gradient is ready, in place', () => {
     const { graph } = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, scheme, optimizer: { kind: 'sgd', lr: 0.1 } });
     const idx = (pred: (n: Graph['nodes'][number]) => boolean) => graph.nodes.findIndex(pred);
-    const headUpdate = idx((n) => n.op === 'sgd_update' && n.name === 'update(head.weight)');
+    const headUpdate = idx((n) => n.name === 'update(head.weight)');
+    // plain SGD of a matmul's weight: the update is the weight-gradient GEMM's epilogue
+    expect(graph.nodes[headUpdate]!.op).toBe('matmul_sgd_update');
     const lastBackward = graph.nodes.length - 1 - [...graph.nodes].reverse().findIndex((n) => n.name.startsWith('grad('));
     expect(headUpdate).toBeGreaterThan(0);
     expect(headUpdate).toBeLessThan(lastBackward);
@@ -321,5 +323,39 @@ describe('reshape of a dying temporary', () => {
       expect(a.loss!.data[0]).toBe(c.loss!.data[0]);
     }
     expect(Array.from((await viewed.read('w')).data as Float64Array)).toEqual(Array.from((await copied.read('w')).data as Float64Array));
+  });
+});
+
+describe('the SGD update as the weight-gradient GEMM epilogue', () => {
+  /** Two dense layers (2-D weights, one used transposed as PyTorch's nn.Linear), trained with plain SGD. */
+  function mlp(): Graph {
+    const b = new GraphBuilder('mlp');
+    const x = b.input('x', 'float64', [6, 5]);
+    const w1 = b.param('l1.weight', randn([7, 5], 1, 0.5, 'float64'));
+    const w2 = b.param('l2.weight', randn([7, 4], 2, 0.5, 'float64'));
+    const h = b.op1('tanh', [b.matmul(x, b.transpose(w1, [1, 0]))], {});
+    b.output('logits', b.matmul(h, w2));
+    return b.build();
+  }
+  const feed = () => ({ x: randn([6, 5], 3, 1, 'float64'), labels: tensor('int64', [6], [0, 1, 2, 3, 0, 1]) });
+
+  it('fuses plain SGD only, updates in place and trains exactly like the unfused program', async () => {
+    const model = mlp();
+    const sgd = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'sgd', lr: 0.1 } }).graph;
+    expect(count(sgd, 'matmul_sgd_update')).toBe(2);
+    expect(count(sgd, 'sgd_update')).toBe(0);
+    // momentum and weight decay keep the separate update (its state / decay term is not a GEMM epilogue)
+    expect(count(compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9 } }).graph, 'matmul_sgd_update')).toBe(0);
+    expect(count(compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'sgd', lr: 0.1, weightDecay: 0.01 } }).graph, 'matmul_sgd_update')).toBe(0);
+    const plain = compileTrainingGraph(model, { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'sgd', lr: 0.1 }, optimize: false }).graph;
+    const fused = Program.create(sgd, new CpuBackend(undefined, { poisonOutputs: true }));
+    const ref = Program.create(plain, new CpuBackend());
+    expect(fused.plan.copies.filter((u) => sgd.values[u.target]!.role === 'param')).toEqual([]);
+    for (let step = 0; step < 3; step++) {
+      const a = await fused.step(feed());
+      const c = await ref.step(feed());
+      expect(Math.abs(Number(a.loss!.data[0]) - Number(c.loss!.data[0]))).toBeLessThan(1e-12);
+    }
+    for (const w of ['l1.weight', 'l2.weight']) expect(maxDiff(await fused.read(w), await ref.read(w))).toBeLessThan(1e-12);
   });
 });

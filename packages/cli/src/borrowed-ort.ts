@@ -1,7 +1,8 @@
 /**
  * Kernels borrowed from onnxruntime-node (MLAS: native AVX2 / AVX-512 / NEON GEMM on its own
- * thread pool) as one more candidate of backend switching in Node (`--borrow ort`): matmul in
- * every transpose combination and batched. Each op instance gets a one-node ONNX model of its
+ * thread pool) as one more candidate of backend switching in Node (`--borrow onnxruntime`):
+ * matmul in every transpose combination and batched, and matmul_sgd_update (the product here,
+ * the SGD step in JS). Each op instance gets a one-node ONNX model of its
  * exact shapes (Gemm, or MatMul behind Transposes when batched), loaded once into a session.
  *
  * Our kernels are synchronous; onnxruntime-node's public `InferenceSession.run` returns a
@@ -74,7 +75,22 @@ async function loadOrt(): Promise<Ort> {
   const y = new Float32Array(1);
   const r = probe.run({ A: new Tensor('float32', Float32Array.of(3), [1, 1]), B: new Tensor('float32', Float32Array.of(2), [1, 1]) }, { Y: new Tensor('float32', y, [1, 1]) }, {});
   if (r instanceof Promise || y[0] !== 6) throw new Error(`onnxruntime-node ${pkg.version}: its native session run is not synchronous; its kernels cannot be borrowed`);
+  warmAllocator(ort);
   return ort;
+}
+
+/**
+ * The binding returns every output as a fresh ArrayBuffer; until the JS heap has collected a few
+ * of them and malloc reuses their pages, each call page-faults on its output (here ~1.2 ms per
+ * 400 KB). Churning that phase through once, at load, keeps it out of the switching measurements.
+ */
+function warmAllocator(ort: Ort): void {
+  const n = 1 << 20;
+  const s = session(ort, gemmModel([1, 1], [1, n], false, false));
+  const a = new ort.Tensor('float32', Float32Array.of(1), [1, 1]);
+  const b = new ort.Tensor('float32', new Float32Array(n), [1, n]);
+  const y = new ort.Tensor('float32', new Float32Array(n), [1, n]);
+  for (let i = 0; i < 64; i++) s.run({ A: a, B: b }, { Y: y }, {});
 }
 
 function session(ort: Ort, model: Uint8Array): NativeSession {
@@ -142,6 +158,10 @@ class Staging {
     const d = t.data as Float32Array;
     return d.buffer instanceof SharedArrayBuffer ? this.take(slot, d.length) : d;
   }
+  /** A non-shared scratch array of n floats (slot `slot`). */
+  scratch(slot: number, n: number): Float32Array {
+    return this.take(slot, n);
+  }
   bytes(): number {
     return this.bufs.reduce((s, b) => s + (b?.byteLength ?? 0), 0);
   }
@@ -159,32 +179,44 @@ function kernels(ort: Ort): Partial<CpuKernelTable> {
     if (t.dtype !== 'float32') throw new Error('onnxruntime kernels take float32 only');
     return t;
   };
-  return {
-    matmul: ([a, b], [out], attrs: MatmulAttrs) => {
-      f32(a!), f32(b!), f32(out!);
-      const key = `${a!.shape}|${b!.shape}|${+attrs.transA}${+attrs.transB}`;
-      let entry = sessions.get(key);
-      if (!entry) {
-        const { k, batch } = matmulDims(a!.shape, b!.shape, attrs);
-        const ra = a!.shape.length;
-        if (a!.data.length === 0 || b!.data.length === 0) throw new Error('empty matmul');
-        if (ra === 2 && b!.shape.length === 2) entry = { s: session(ort, gemmModel(a!.shape, b!.shape, attrs.transA, attrs.transB)), a: [...a!.shape], b: [...b!.shape], y: [...out!.shape] };
-        else if (b!.shape.length === 2 && !attrs.transA && a!.shape.slice(0, -2).length === batch.length) {
-          // a linear layer on [..., rows, k]: fold the batch into the rows of one Gemm
-          const rows = [a!.data.length / k, k];
-          entry = { s: session(ort, gemmModel(rows, b!.shape, false, attrs.transB)), a: rows, b: [...b!.shape], y: [rows[0]!, out!.shape.at(-1)!] };
-        } else {
-          entry = { s: session(ort, batchedModel(a!.shape, b!.shape, out!.shape, attrs.transA, attrs.transB)), a: [...a!.shape], b: [...b!.shape], y: [...out!.shape] };
-        }
-        sessions.set(key, entry);
+  const matmul = (a: CpuTensor, b: CpuTensor, out: CpuTensor, attrs: MatmulAttrs) => {
+    f32(a), f32(b), f32(out);
+    const key = `${a.shape}|${b.shape}|${+attrs.transA}${+attrs.transB}`;
+    let entry = sessions.get(key);
+    if (!entry) {
+      const { k, batch } = matmulDims(a.shape, b.shape, attrs);
+      const ra = a.shape.length;
+      if (a.data.length === 0 || b.data.length === 0) throw new Error('empty matmul');
+      if (ra === 2 && b.shape.length === 2) entry = { s: session(ort, gemmModel(a.shape, b.shape, attrs.transA, attrs.transB)), a: [...a.shape], b: [...b.shape], y: [...out.shape] };
+      else if (b.shape.length === 2 && !attrs.transA && a.shape.slice(0, -2).length === batch.length) {
+        // a linear layer on [..., rows, k]: fold the batch into the rows of one Gemm
+        const rows = [a.data.length / k, k];
+        entry = { s: session(ort, gemmModel(rows, b.shape, false, attrs.transB)), a: rows, b: [...b.shape], y: [rows[0]!, out.shape.at(-1)!] };
+      } else {
+        entry = { s: session(ort, batchedModel(a.shape, b.shape, out.shape, attrs.transA, attrs.transB)), a: [...a.shape], b: [...b.shape], y: [...out.shape] };
       }
-      const y = staging.output(2, out!);
-      entry.s.run(
-        { A: new ort.Tensor('float32', staging.input(0, a!), entry.a), B: new ort.Tensor('float32', staging.input(1, b!), entry.b) },
-        { Y: new ort.Tensor('float32', y, entry.y) },
-        {},
-      );
-      if (y !== out!.data) (out!.data as Float32Array).set(y);
+      sessions.set(key, entry);
+    }
+    const y = staging.output(2, out);
+    entry.s.run(
+      { A: new ort.Tensor('float32', staging.input(0, a), entry.a), B: new ort.Tensor('float32', staging.input(1, b), entry.b) },
+      { Y: new ort.Tensor('float32', y, entry.y) },
+      {},
+    );
+    if (y !== out.data) (out.data as Float32Array).set(y);
+  };
+  return {
+    matmul: ([a, b], [out], attrs) => matmul(a!, b!, out!, attrs),
+    // the product on onnxruntime, then the SGD step in JS (no GEMM epilogue to borrow)
+    matmul_sgd_update: ([p, a, b, lr], [out], attrs) => {
+      f32(p!);
+      const g = { dtype: 'float32' as const, shape: p!.shape, data: staging.scratch(3, p!.data.length) };
+      matmul(a!, b!, g, attrs);
+      const l = Number(lr!.data[0]);
+      const pd = p!.data as Float32Array;
+      const od = out!.data as Float32Array;
+      const gd = g.data;
+      for (let i = 0; i < gd.length; i++) od[i] = pd[i]! - l * gd[i]!;
     },
   };
 }

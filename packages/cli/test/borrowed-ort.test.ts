@@ -79,6 +79,23 @@ describe('borrowed onnxruntime-node matmul', () => {
       expect(Array.from(again.data as Float32Array)).toEqual(Array.from(got.data as Float32Array));
     });
 
+  it('matmul_sgd_update: the product on onnxruntime, then p - lr * product (in place, shared memory too)', () => {
+    if (available instanceof Error) throw available;
+    for (const shared of [false, true]) {
+      const p = rand([9, 7], 3, shared);
+      const a = rand([5, 9], 4, shared);
+      const b = rand([7, 5], 5, shared);
+      const lr = cpuAlloc('float32', []);
+      lr.data[0] = 0.3;
+      const inputs = [p, a, b, lr, cpuAlloc('float32', [])];
+      const attrs = { transA: true, transB: true };
+      const want = cpuAlloc('float32', [9, 7]);
+      CPU_KERNELS.matmul_sgd_update!(inputs, [want], attrs);
+      available.impl.kernels.matmul_sgd_update!(inputs, [p], attrs); // in place, as the plan runs it
+      expectClose(p, want, `matmul_sgd_update (${shared ? 'shared' : 'plain'})`);
+    }
+  });
+
   it('declines float64', () => {
     if (available instanceof Error) throw available;
     const f64 = [cpuAlloc('float64', [2, 2]), cpuAlloc('float64', [2, 2])];

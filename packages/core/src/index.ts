@@ -33,6 +33,7 @@ export { parseScheme, resolveScheme, globToRegExp, type SparseScheme, type Schem
 export { planMemory, nodePhase, type MemoryPlan, type MemoryCategory } from './plan/memory.js';
 export { cse } from './passes/cse.js';
 export { reorderUpdates } from './passes/reorder.js';
+export { fuseMatmulUpdates } from './passes/fuse-update.js';
 export { foldFrozenBatchNorm } from './passes/fold-bn.js';
 export { foldMatmulTransposes } from './passes/fold-transpose.js';
 export { pushRowSelections, selectRows } from './passes/row-select.js';

@@ -20,10 +20,12 @@ export interface GemmCall {
   csB: number;
   c: number;
   ldc: number;
-  /** GEMM_* bits of wasm-gemm.ts: accumulate, row / column bias, relu, relu6. */
+  /** GEMM_* bits of wasm-gemm.ts: accumulate, row / column bias, relu, relu6, scale. */
   flags: number;
   /** Offset of the bias vector (m floats for a row bias, n for a column bias). */
   bias: number;
+  /** With GEMM_SCALE: the product is scaled by alpha before it is added (default 1). */
+  alpha?: number;
 }
 
 /** Input and output plane sizes, kernel, strides, dilations and leading pads of a sliding window. */
@@ -167,6 +169,37 @@ export interface TransposeCall {
   strides: readonly [number, number, number, number];
 }
 
+/** The unary float32 ops of VectorOps.unary. */
+export type UnaryOp = 'exp' | 'erf' | 'sigmoid' | 'neg' | 'abs' | 'sqrt' | 'rsqrt' | 'reciprocal';
+
+/**
+ * A strided copy of 32-bit elements over dims (rank 4): y[i0 ys0 + i1 ys1 + i2 ys2 + i3 ys3] =
+ * x[i0 xs0 + i1 xs1 + i2 xs2 + i3 xs3] (strides in elements, any sign; a zero x stride repeats
+ * an element). Slices, concat, split, broadcasts and plain copies are all this. Bits move
+ * unchanged; x and y must not overlap.
+ */
+export interface CopyCall {
+  x: number;
+  y: number;
+  dims: readonly [number, number, number, number];
+  xStrides: readonly [number, number, number, number];
+  yStrides: readonly [number, number, number, number];
+}
+
+/**
+ * y[o, i] = (sum over j < k of x[o, j, i]) / divisor for x seen as [outer, k, inner] and y as
+ * [outer, inner], summed in float64 and rounded to float32 once (x and y must not overlap).
+ */
+export interface ReduceSumCall {
+  x: number;
+  y: number;
+  outer: number;
+  k: number;
+  inner: number;
+  /** 1 for a sum, the count for a mean (an integer). */
+  divisor: number;
+}
+
 /**
  * Streaming elementwise and per-channel primitives. Only the WASM engine has them: on the JS
  * engine they would be the reference kernels' loops plus two copies, so kernels call those.
@@ -180,8 +213,11 @@ export interface VectorOps {
   binary(op: ArithmeticOp, a: number, b: number, out: number, n: number): void;
   /** Binary arithmetic with one operand repeated along middle axes (see BroadcastCall). */
   broadcast(call: BroadcastCall): void;
-  /** out = exp(x), erf(x) or sigmoid(x) over n elements, within one float32 ulp of the float64 value rounded. */
-  unary(op: 'exp' | 'erf' | 'sigmoid', x: number, out: number, n: number): void;
+  /**
+   * out = op(x) over n elements: exp, erf and sigmoid within one float32 ulp of the float64 value
+   * rounded; neg, abs, sqrt, rsqrt and reciprocal exactly the float64 value rounded.
+   */
+  unary(op: UnaryOp, x: number, out: number, n: number): void;
   /**
    * For each row r < rows of x ([rows, classes] float32): stats[2r] = the row's max and
    * stats[2r + 1] = sum_c exp(x[r, c] - max), as float64 (stats: a float offset, 2-float aligned).
@@ -191,6 +227,10 @@ export interface VectorOps {
   rowSoftmax(x: number, y: number, classes: number, stats: number, rows: number): void;
   /** A permuted copy (x and y must not overlap). */
   transpose(call: TransposeCall): void;
+  /** A strided copy (see CopyCall). */
+  copy(call: CopyCall): void;
+  /** Sums (or means) over the middle axis of [outer, k, inner] (see ReduceSumCall). */
+  reduceSum(call: ReduceSumCall): void;
   sgd(call: SgdCall): void;
 }
 

@@ -1,17 +1,19 @@
 /**
  * Fast float32 kernels for the heavy ops (matmul, conv2d and its backward ops, batch norm and its
  * backward op, where, in_range, add / sub / mul / div (same shape or one operand repeated along
- * middle axes), exp, erf, sigmoid, softmax (last axis), softmax_cross_entropy and its gradient,
- * transpose, sgd_update), as a partial kernel table that
- * overrides the reference kernels:
+ * middle axes), exp, erf, sigmoid, neg, abs, sqrt, rsqrt, reciprocal, softmax (last axis),
+ * softmax_cross_entropy and its gradient, reduce_sum and reduce_mean (over a contiguous run of
+ * axes), transpose, the copies slice, slice_grad, concat, split and expand, and sgd_update), as
+ * a partial kernel table that overrides the reference kernels:
  *
  *   const backend = new CpuBackend({ ...CPU_KERNELS, ...FAST_KERNELS });
  *   await initFastKernels();          // optional: async compile + worker threads
  *
  * Every kernel defers to the reference kernel for non-float32 tensors, for layouts it does not
  * handle and when the engine's heap cannot hold the operands, so a table with them is correct
- * wherever the reference one is. The streaming kernels (norm, elementwise, optimizer) need the
- * engine's vector primitives; on the JS engine they are the reference kernels.
+ * wherever the reference one is. The streaming kernels (norm, elementwise, unary, reductions,
+ * copies, optimizer) need the engine's vector primitives; on the JS engine they are the
+ * reference kernels.
  */
 import type { AttrsOf, OpName } from '@pockengine/core';
 import type { CpuKernel, CpuKernelTable } from '../kernel-table.js';
@@ -19,12 +21,14 @@ import { CPU_KERNELS } from '../kernels/index.js';
 import type { CpuTensor } from '../tensor.js';
 import { broadcastForm, broadcastForward } from './broadcast.js';
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js';
+import { concatMoves, expandMoves, runMoves, sliceGradMoves, sliceMoves, splitMoves, type Move } from './copy.js';
 import { binaryForward, binaryIsFast, inRangeForward, whereForward, whereIsFast } from './elementwise.js';
-import { HeapExhausted, type ArithmeticOp, type Engine, type VectorOps } from './engine.js';
+import { HeapExhausted, type ArithmeticOp, type Engine, type UnaryOp, type VectorOps } from './engine.js';
 import { crossEntropyForward, crossEntropyGrad, crossEntropyRows, softmaxLastAxis } from './loss.js';
-import { matmulForward } from './matmul.js';
+import { matmulForward, matmulSgdUpdate } from './matmul.js';
 import { batchNormForward, batchNormGrad } from './norm.js';
 import { sgdUpdate } from './optim.js';
+import { reduceForward, reduceLayout } from './reduce.js';
 import { fastEngine } from './runtime.js';
 import { transposeForward, transposeLayout } from './transpose.js';
 import { unaryForward } from './unary.js';
@@ -85,9 +89,29 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
     if (!form) return ref();
     vectorGuarded([a, b, out], (e, v) => broadcastForward(e, v, op, a, b, out, form), ref);
   };
-  const unary = (op: 'exp' | 'erf' | 'sigmoid') => onVector(op, (e, v, [x], [y]) => unaryForward(e, v, op, x!, y!));
+  const unary = (op: UnaryOp) => onVector(op, (e, v, [x], [y]) => unaryForward(e, v, op, x!, y!));
+  /** A data-movement op as strided copies (copy.ts): the reference kernel where `moves` gives none. */
+  const movement =
+    <K extends OpName>(op: K, moves: (...io: [...Io, AttrsOf<K>]) => Move[] | null, zeroFill = false): CpuKernel<AttrsOf<K>> =>
+    (inputs, outputs, attrs) => {
+      const ref = reference(op)(inputs, outputs, attrs);
+      const m = allFloat32([...inputs, ...outputs]) ? moves(inputs, outputs, attrs) : null;
+      if (!m) return ref();
+      vectorGuarded([...inputs, ...outputs], (e, v) => runMoves(e, v, inputs, outputs, m, zeroFill), ref);
+    };
+  /** Over a contiguous run of axes (reduce.ts); other axis sets: the reference kernel. */
+  const reduce =
+    (op: 'reduce_sum' | 'reduce_mean'): CpuKernel<AttrsOf<'reduce_sum'>> =>
+    (inputs, outputs, attrs) => {
+      const [x, out] = [inputs[0]!, outputs[0]!];
+      const ref = reference(op)(inputs, outputs, attrs);
+      const layout = reduceLayout(x.shape, attrs.axes);
+      if (!layout) return ref();
+      vectorGuarded([x, out], (e, v) => reduceForward(e, v, x, out, layout, op === 'reduce_mean'), ref);
+    };
   return {
     matmul: onEngine('matmul', (e, [a, b], [out], attrs) => matmulForward(e, a!, b!, out!, attrs)),
+    matmul_sgd_update: onEngine('matmul_sgd_update', (e, [p, a, b, lr], [out], attrs) => matmulSgdUpdate(e, p!, a!, b!, lr!, out!, attrs)),
     conv2d: onEngine('conv2d', (e, [x, w, bias], [y], attrs) => conv2dForward(e, x!, w!, bias, y!, attrs, attrs.activation ?? 'none')),
     conv2d_grad_input: onEngine('conv2d_grad_input', (e, [dy, w], [dx], attrs) => conv2dGradInput(e, dy!, w!, dx!, attrs)),
     conv2d_grad_weight: onEngine('conv2d_grad_weight', (e, [x, dy], [dw], attrs) => conv2dGradWeight(e, x!, dy!, dw!, attrs)),
@@ -111,6 +135,13 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
     exp: unary('exp'),
     erf: unary('erf'),
     sigmoid: unary('sigmoid'),
+    neg: unary('neg'),
+    abs: unary('abs'),
+    sqrt: unary('sqrt'),
+    rsqrt: unary('rsqrt'),
+    reciprocal: unary('reciprocal'),
+    reduce_sum: reduce('reduce_sum'),
+    reduce_mean: reduce('reduce_mean'),
     // labels (int64) stay on the JS side: only logits / dloss / outputs must be float32
     softmax_cross_entropy: (inputs, outputs, attrs) => {
       const [logits, labels] = inputs as [CpuTensor, CpuTensor];
@@ -137,6 +168,11 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
       if (!layout) return ref();
       vectorGuarded([...inputs, ...outputs], (e, v) => transposeForward(e, v, inputs[0]!, outputs[0]!, layout), ref);
     },
+    slice: movement('slice', ([x], _o, attrs) => sliceMoves(x!, attrs)),
+    slice_grad: movement('slice_grad', ([g], _o, attrs) => sliceGradMoves(g!, attrs), true),
+    concat: movement('concat', (inputs, [out], attrs) => concatMoves(inputs, out!, attrs)),
+    split: movement('split', ([x], outputs, attrs) => splitMoves(x!, outputs, attrs)),
+    expand: movement('expand', ([x], [out]) => expandMoves(x!, out!)),
     sgd_update: onVector('sgd_update', sgdUpdate),
   } satisfies Partial<CpuKernelTable>;
 }
@@ -145,11 +181,13 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
 export const FAST_KERNELS: Partial<CpuKernelTable> = createFastKernels();
 
 export { conv2dForward, conv2dGradInput, conv2dGradWeight, isDepthwise } from './conv.js';
-export { matmulForward } from './matmul.js';
+export { matmulForward, matmulSgdUpdate } from './matmul.js';
 export { batchNormForward, batchNormGrad } from './norm.js';
 export { binaryForward, inRangeForward, whereForward } from './elementwise.js';
 export { broadcastForm, broadcastForward, repeatLayout } from './broadcast.js';
 export { transposeForward, transposeLayout } from './transpose.js';
+export { copyLayout, runMoves, type CopyLayout, type Move } from './copy.js';
+export { reduceForward, reduceLayout, type ReduceLayout } from './reduce.js';
 export { unaryForward } from './unary.js';
 export { sgdUpdate } from './optim.js';
 export { crossEntropyForward, crossEntropyGrad, crossEntropyRows, softmaxLastAxis } from './loss.js';
@@ -164,6 +202,7 @@ export {
   type ArithmeticOp,
   type BatchNormGradCall,
   type BroadcastCall,
+  type CopyCall,
   type DepthwiseCall,
   type DepthwiseKind,
   type Engine,
@@ -171,14 +210,16 @@ export {
   type GemmCall,
   type Im2colCall,
   type InRangeCall,
+  type ReduceSumCall,
   type SelectCall,
   type SgdCall,
   type TransposeCall,
+  type UnaryOp,
   type VectorOps,
 } from './engine.js';
 export { JsEngine } from './js-engine.js';
 export { WasmEngine } from './wasm-engine.js';
-export { GEMM_ACCUMULATE, GEMM_ROW_BIAS, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6 } from './wasm-gemm.js';
+export { GEMM_ACCUMULATE, GEMM_ROW_BIAS, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6, GEMM_SCALE } from './wasm-gemm.js';
 export {
   createThreadedEngine,
   createWasmEngine,
@@ -186,6 +227,7 @@ export {
   fastEngine,
   fastHeap,
   initFastKernels,
+  relaxedSimdSupported,
   wasmSimdSupported,
   wasmThreadsSupported,
   type FastKernelInfo,

@@ -5,7 +5,7 @@
  * competitor of the SIMD path.
  */
 import { Arena, HeapExhausted, type DepthwiseCall, type DepthwiseKind, type Engine, type GemmCall, type Im2colCall } from './engine.js';
-import { GEMM_ACCUMULATE, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS } from './wasm-gemm.js';
+import { GEMM_ACCUMULATE, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS, GEMM_SCALE } from './wasm-gemm.js';
 
 export class JsEngine implements Engine {
   readonly name = 'js';
@@ -48,7 +48,9 @@ export class JsEngine implements Engine {
       bOff = 0;
       rsB = g.n;
     }
-    const aAt = (i: number, p: number) => h[g.a + i * g.rsA + p * g.csA]!;
+    // GEMM_SCALE: alpha folded into A's elements (C + alpha A B)
+    const alpha = g.flags & GEMM_SCALE ? (g.alpha ?? 1) : 1;
+    const aAt = alpha === 1 ? (i: number, p: number) => h[g.a + i * g.rsA + p * g.csA]! : (i: number, p: number) => alpha * h[g.a + i * g.rsA + p * g.csA]!;
     for (let i = 0; i < g.m; i++) if (!(g.flags & GEMM_ACCUMULATE)) h.fill(0, g.c + i * g.ldc, g.c + i * g.ldc + g.n);
     // four rows of C per sweep of B: each B element loaded once feeds four multiply-adds
     let i = 0;

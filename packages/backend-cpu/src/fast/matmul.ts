@@ -6,7 +6,8 @@
 import { matmulDims, size, type MatmulAttrs } from '@pockengine/core';
 import { broadcastView, forEachRow } from '../kernels/broadcast.js';
 import type { CpuTensor } from '../tensor.js';
-import { load, place, store, type Engine } from './engine.js';
+import { load, loadInto, place, store, type Engine } from './engine.js';
+import { GEMM_ACCUMULATE, GEMM_SCALE } from './wasm-gemm.js';
 
 /** For each index of the broadcast batch shape, which matrix of an operand with batch shape `from` it reads. */
 function batchIndex(from: readonly number[], batch: readonly number[]): Int32Array {
@@ -44,5 +45,26 @@ export function matmulForward(e: Engine, a: CpuTensor, b: CpuTensor, out: CpuTen
         flags: 0, bias: 0,
       });
   }
+  store(e, cp, out);
+}
+
+/**
+ * matmul_sgd_update: param - lr * op(a) op(b) as one GEMM accumulating alpha = -lr times the
+ * product straight into the parameter (in place when the plan aliases the output to it), so the
+ * weight gradient is never stored. 2-D operands (core checks).
+ */
+export function matmulSgdUpdate(e: Engine, p: CpuTensor, a: CpuTensor, b: CpuTensor, lr: CpuTensor, out: CpuTensor, attrs: MatmulAttrs): void {
+  const { m, k, n } = matmulDims(a.shape, b.shape, attrs);
+  e.reset();
+  const ap = load(e, a);
+  const bp = load(e, b);
+  const cp = loadInto(e, p, out);
+  e.gemm({
+    m, n, k,
+    a: ap, rsA: attrs.transA ? 1 : k, csA: attrs.transA ? m : 1,
+    b: bp, rsB: attrs.transB ? 1 : n, csB: attrs.transB ? k : 1,
+    c: cp, ldc: n,
+    flags: GEMM_ACCUMULATE | GEMM_SCALE, bias: 0, alpha: -Number(lr.data[0]),
+  });
   store(e, cp, out);
 }

@@ -10,6 +10,7 @@ import type { Engine } from './engine.js';
 import { JsEngine } from './js-engine.js';
 import { ThreadPool, browserSpawner, type SpawnWorker } from './thread-pool.js';
 import { KERNEL_EXPORTS, MAX_PAGES, SHARED_MAX_PAGES, WasmEngine, kernelModuleBytes, type SplitTuning } from './wasm-engine.js';
+import { ModuleBuilder, V128, type Local } from './wasm-builder.js';
 
 const INITIAL_PAGES = 64;
 
@@ -35,22 +36,46 @@ export function wasmThreadsSupported(): boolean {
   }
 }
 
-/** A single-threaded WASM engine compiled synchronously. */
-export function createWasmEngine(): WasmEngine {
+/**
+ * True when relaxed SIMD's f32x4.relaxed_madd validates here (Chrome 114+, Node 20 with
+ * --experimental-wasm-relaxed-simd, which initFastKernels turns on in Node).
+ */
+export function relaxedSimdSupported(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(maddProbe());
+  } catch {
+    return false;
+  }
+}
+
+let probe: Uint8Array<ArrayBuffer> | undefined;
+function maddProbe(): Uint8Array<ArrayBuffer> {
+  if (!probe) {
+    const mod = new ModuleBuilder({ shared: false, initial: 1, maximum: 1 });
+    const f = mod.fn('madd', [V128, V128, V128], [V128]);
+    const [a, b, c] = f.params as [Local, Local, Local];
+    f.emit(f.vmadd(a, b, c));
+    probe = mod.build();
+  }
+  return probe;
+}
+
+/** A single-threaded WASM engine compiled synchronously (GEMM on relaxed madd where supported). */
+export function createWasmEngine(madd = relaxedSimdSupported()): WasmEngine {
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES });
-  const module = new WebAssembly.Module(kernelModuleBytes(false));
-  return new WasmEngine(memory, new WebAssembly.Instance(module, { env: { memory } }), null);
+  const module = new WebAssembly.Module(kernelModuleBytes(false, madd));
+  return new WasmEngine(memory, new WebAssembly.Instance(module, { env: { memory } }), null, undefined, madd);
 }
 
 /** A WASM engine on shared memory with `threads` threads (the caller plus threads - 1 workers). */
-export async function createThreadedEngine(threads: number, spawn?: SpawnWorker, split?: SplitTuning): Promise<WasmEngine> {
+export async function createThreadedEngine(threads: number, spawn?: SpawnWorker, split?: SplitTuning, madd = relaxedSimdSupported()): Promise<WasmEngine> {
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: SHARED_MAX_PAGES, shared: true });
-  const module = await WebAssembly.compile(kernelModuleBytes(true));
+  const module = await WebAssembly.compile(kernelModuleBytes(true, madd));
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const spawner = spawn ?? (isNode() ? await (await import('./worker-node.js')).nodeSpawner() : browserSpawner);
   const local = instance.exports as unknown as Record<string, (...args: number[]) => void>;
   const pool = await ThreadPool.create(threads, spawner, module, memory, KERNEL_EXPORTS, local);
-  return new WasmEngine(memory, instance, pool, split);
+  return new WasmEngine(memory, instance, pool, split, madd);
 }
 
 function isNode(): boolean {
@@ -98,6 +123,11 @@ export interface FastKernelOptions {
   threads?: number;
   /** Worker factory; default: node:worker_threads in Node, Web Workers (blob URLs) elsewhere. */
   spawnWorker?: SpawnWorker;
+  /**
+   * GEMM on relaxed SIMD multiply-add where the runtime has it (default true; in Node this turns
+   * on V8's --experimental-wasm-relaxed-simd first). Results differ from mul + add in rounding.
+   */
+  relaxedSimd?: boolean;
 }
 
 export interface FastKernelInfo {
@@ -105,6 +135,8 @@ export interface FastKernelInfo {
   threads: number;
   simd: boolean;
   sharedMemory: boolean;
+  /** The GEMM runs on relaxed SIMD multiply-add. */
+  relaxedSimd: boolean;
 }
 
 /**
@@ -116,6 +148,15 @@ export interface FastKernelInfo {
 export async function initFastKernels(opts: FastKernelOptions = {}): Promise<FastKernelInfo> {
   disposeFastKernels();
   const simd = wasmSimdSupported();
+  if ((opts.relaxedSimd ?? true) && isNode() && !relaxedSimdSupported()) {
+    // Node 20's V8 has relaxed SIMD behind a flag (on by default from V8 11.4 / Chrome 114)
+    try {
+      ((await nodeImport('node:v8')) as typeof import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      // not in this runtime: mul + add
+    }
+  }
+  const madd = (opts.relaxedSimd ?? true) && relaxedSimdSupported();
   const threads = Math.max(1, Math.min(8, opts.threads ?? (await defaultThreads())));
   if (opts.engine === 'js' || !simd) {
     if (opts.engine === 'wasm') throw new Error('initFastKernels: WebAssembly SIMD is not supported here');
@@ -123,7 +164,7 @@ export async function initFastKernels(opts: FastKernelOptions = {}): Promise<Fas
   } else {
     if (threads > 1 && wasmThreadsSupported()) {
       try {
-        currentPool = await createThreadedEngine(threads, opts.spawnWorker);
+        currentPool = await createThreadedEngine(threads, opts.spawnWorker, undefined, madd);
         current = currentPool;
       } catch {
         // no workers here, or the shared memory's reservation failed: one thread still works
@@ -132,11 +173,11 @@ export async function initFastKernels(opts: FastKernelOptions = {}): Promise<Fas
     }
     if (!current) {
       const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES });
-      const module = await WebAssembly.compile(kernelModuleBytes(false));
-      current = new WasmEngine(memory, await WebAssembly.instantiate(module, { env: { memory } }), null);
+      const module = await WebAssembly.compile(kernelModuleBytes(false, madd));
+      current = new WasmEngine(memory, await WebAssembly.instantiate(module, { env: { memory } }), null, undefined, madd);
     }
   }
-  return { engine: current.name, threads: current.threads, simd, sharedMemory: currentPool !== null };
+  return { engine: current.name, threads: current.threads, simd, sharedMemory: currentPool !== null, relaxedSimd: current instanceof WasmEngine && current.madd };
 }
 
 /** Stops the worker pool (if any); the next kernel call falls back to a lazily created engine. */

@@ -1,9 +1,12 @@
-/** Fast float32 exp, erf and sigmoid (wasm-unary.ts): within one float32 ulp of the reference kernels. */
+/**
+ * Fast float32 unary ops (wasm-unary.ts): exp, erf and sigmoid within one float32 ulp of the
+ * reference kernels; neg, abs, sqrt, rsqrt and reciprocal identical to them.
+ */
 import type { CpuTensor } from '../tensor.js';
-import { load, place, store, type Engine, type VectorOps } from './engine.js';
+import { load, place, store, type Engine, type UnaryOp, type VectorOps } from './engine.js';
 
-/** out = exp(x), erf(x) or sigmoid(x), same shape (out may be x). */
-export function unaryForward(e: Engine, v: VectorOps, op: 'exp' | 'erf' | 'sigmoid', x: CpuTensor, out: CpuTensor): void {
+/** out = op(x), same shape (out may be x). */
+export function unaryForward(e: Engine, v: VectorOps, op: UnaryOp, x: CpuTensor, out: CpuTensor): void {
   e.reset();
   const xp = load(e, x);
   const outp = place(e, out);

@@ -171,6 +171,7 @@ export class Fn {
   fmul = (a: Ex, b: Ex) => this.op([0x94], a, b);
   fdiv = (a: Ex, b: Ex) => this.op([0x95], a, b);
   fabs = (a: Ex) => this.op([0x8b], a);
+  fneg = (a: Ex) => this.op([0x8c], a);
   fnearest = (a: Ex) => this.op([0x90], a);
   /** f32 to i32, truncating (i32.trunc_f32_s: the value must be in range). */
   ftrunc = (a: Ex) => this.op([0xa8], a);
@@ -209,6 +210,8 @@ export class Fn {
   vadd = (a: Ex, b: Ex) => this.simd(0xe4, a, b);
   vsub = (a: Ex, b: Ex) => this.simd(0xe5, a, b);
   vmul = (a: Ex, b: Ex) => this.simd(0xe6, a, b);
+  /** a * b + c, fused or not (relaxed SIMD f32x4.relaxed_madd: the runtime's choice, one rounding or two). */
+  vmadd = (a: Ex, b: Ex, c: Ex) => this.simd(0x105, a, b, c);
   /** f32x4 comparisons: all-ones lanes where true, zero lanes where false (or NaN). */
   vlt = (a: Ex, b: Ex) => this.simd(0x43, a, b);
   vgt = (a: Ex, b: Ex) => this.simd(0x44, a, b);
@@ -242,9 +245,11 @@ export class Fn {
   vpromoteLow = (a: Ex) => this.simd(0x5f, a);
   vdadd = (a: Ex, b: Ex) => this.simd(0xf0, a, b);
   vdlane = (a: Ex, lane: 0 | 1) => this.op([SIMD, 0x21, lane], a);
-  /** f32x4.div, abs, round-to-nearest-even. */
+  /** f32x4.div, abs, neg (sign bit only), sqrt (correctly rounded), round-to-nearest-even. */
   vdiv = (a: Ex, b: Ex) => this.simd(0xe7, a, b);
   vabs = (a: Ex) => this.simd(0xe0, a);
+  vneg = (a: Ex) => this.simd(0xe1, a);
+  vsqrt = (a: Ex) => this.simd(0xe3, a);
   vnearest = (a: Ex) => this.simd(0x6a, a);
   /** i32x4: splat, add, sub, shift left / arithmetic right by an i32, f32x4 to i32x4 (truncating, saturating). */
   visplat = (a: Ex) => this.simd(0x11, a);
@@ -253,11 +258,12 @@ export class Fn {
   vishl = (a: Ex, bits: Ex) => this.simd(0xab, a, bits);
   vishr = (a: Ex, bits: Ex) => this.simd(0xac, a, bits);
   vtruncInts = (a: Ex) => this.simd(0xf8, a);
-  /** f64x2: splat of an f64, sub, mul, div; f32x4 of the two f64 lanes rounded, upper lanes zero (f32x4.demote_f64x2_zero). */
+  /** f64x2: splat of an f64, sub, mul, div, sqrt; f32x4 of the two f64 lanes rounded, upper lanes zero (f32x4.demote_f64x2_zero). */
   vdsplat = (a: Ex) => this.simd(0x14, a);
   vdsub = (a: Ex, b: Ex) => this.simd(0xf1, a, b);
   vdmul = (a: Ex, b: Ex) => this.simd(0xf2, a, b);
   vddiv = (a: Ex, b: Ex) => this.simd(0xf3, a, b);
+  vdsqrt = (a: Ex) => this.simd(0xef, a);
   vdemote = (a: Ex) => this.simd(0x5e, a);
   /**
    * Pseudo-min / max (one minps / maxpd on x64, where the NaN-propagating ones take several

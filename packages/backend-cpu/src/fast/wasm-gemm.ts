@@ -12,7 +12,9 @@
  * operands are just swapped strides and cost nothing extra. Packed panels are zero-padded to
  * MR / NR, so the micro-kernel never branches on edges; edge tiles go through a small tile buffer.
  * The epilogue (C accumulation, per-row or per-column bias, relu / relu6) runs on the registers
- * of the last k block, so a fused conv + bias + relu6 costs no extra pass over the output.
+ * of the last k block, so a fused conv + bias + relu6 costs no extra pass over the output. With
+ * GEMM_SCALE each k block's product is scaled by alpha before it is added to C: C = C + alpha A B
+ * is an SGD step accumulated straight into the weight (matmul_sgd_update).
  * All pointers are byte addresses in the module's linear memory; strides are in elements.
  */
 import { F32, Fn, I32, Local, ModuleBuilder, V128, type Ex } from './wasm-builder.js';
@@ -23,6 +25,8 @@ export const GEMM_ROW_BIAS = 2;
 export const GEMM_COL_BIAS = 4;
 export const GEMM_RELU = 8;
 export const GEMM_RELU6 = 16;
+/** Scale the product by alpha before it is added (C = C + alpha A B with GEMM_ACCUMULATE: the SGD step). */
+export const GEMM_SCALE = 32;
 
 /** Register block: MR rows x NR columns of C live in MR * NR / 4 f32x4 accumulators. */
 export interface MicroShape {
@@ -30,6 +34,8 @@ export interface MicroShape {
   nr: number;
   /** k steps per loop iteration of the micro-kernel (default 1). */
   unroll?: number;
+  /** Multiply-add with relaxed SIMD's f32x4.relaxed_madd (one instruction where the CPU has FMA). */
+  madd?: boolean;
 }
 
 /** Bytes of packing workspace `gemm` needs for blocks (mc, kc, nc). */
@@ -39,8 +45,8 @@ export function gemmWorkspaceBytes(s: MicroShape, mc: number, kc: number, nc: nu
 
 /** C tile += packed A sliver (kc x MR) * packed B sliver (kc x NR), then the epilogue. */
 function microKernel(mod: ModuleBuilder, s: MicroShape): Fn {
-  const f = mod.fn(null, [I32, I32, I32, I32, I32, I32, I32]);
-  const [kc, ap, bp, c, ldc, flags, bias] = f.params as [Local, Local, Local, Local, Local, Local, Local];
+  const f = mod.fn(null, [I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [kc, ap, bp, c, ldc, flags, bias, alpha] = f.params as [Local, Local, Local, Local, Local, Local, Local, Local];
   const nv = s.nr / 4;
   const acc = Array.from({ length: s.mr }, () => f.locals(nv, V128));
   const b = f.locals(nv, V128);
@@ -51,7 +57,7 @@ function microKernel(mod: ModuleBuilder, s: MicroShape): Fn {
     for (let v = 0; v < nv; v++) f.set(b[v]!, f.vload(bp, 4 * s.nr * u + 16 * v));
     for (let r = 0; r < s.mr; r++) {
       f.set(a, f.vsplatLoad(ap, 4 * s.mr * u + 4 * r));
-      for (let v = 0; v < nv; v++) f.set(acc[r]![v]!, f.vadd(acc[r]![v]!, f.vmul(a, b[v]!)));
+      for (let v = 0; v < nv; v++) f.set(acc[r]![v]!, s.madd ? f.vmadd(a, b[v]!, acc[r]![v]!) : f.vadd(acc[r]![v]!, f.vmul(a, b[v]!)));
     }
   };
   const unroll = s.unroll ?? 1;
@@ -84,6 +90,10 @@ function microKernel(mod: ModuleBuilder, s: MicroShape): Fn {
       if (r + 1 < s.mr) f.inc(row, ldc);
     }
   };
+  f.if(f.and(flags, GEMM_SCALE), () => {
+    f.set(a, f.vsplat(f.fromBits(alpha)));
+    each((_r, _v, x) => f.vmul(x, a));
+  });
   f.if(f.and(flags, GEMM_ACCUMULATE), () =>
     rows((r) => {
       for (let v = 0; v < nv; v++) f.set(acc[r]![v]!, f.vadd(acc[r]![v]!, f.vload(row, 16 * v)));
@@ -239,8 +249,9 @@ function packA(mod: ModuleBuilder, s: MicroShape): Fn {
 }
 
 /**
- * Adds the exported `gemm(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, flags, bias, ws, MC, KC, NC)`:
- * C[i, j] = epilogue(sum_p A[i, p] B[p, j]) for the m x n block at c (row stride ldc).
+ * Adds the exported `gemm(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, flags, bias, ws, MC, KC, NC, alpha)`:
+ * C[i, j] = epilogue(sum_p A[i, p] B[p, j]) for the m x n block at c (row stride ldc); alpha is
+ * the f32's bits (read with GEMM_SCALE).
  * `ws` must hold gemmWorkspaceBytes(s, MC, KC, NC); `bias` (row or column bias) must be readable
  * 64 bytes past its end (edge tiles read whole registers). Requires k >= 1.
  */
@@ -248,9 +259,9 @@ export function addGemm(mod: ModuleBuilder, s: MicroShape): void {
   const micro = microKernel(mod, s);
   const pb = packB(mod, s);
   const pa = packA(mod, s);
-  const f = mod.fn('gemm', Array<typeof I32>(17).fill(I32));
-  const [m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, flags, bias, ws, MC, KC, NC] = f.params as Local[] as [
-    Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
+  const f = mod.fn('gemm', Array<typeof I32>(18).fill(I32));
+  const [m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, flags, bias, ws, MC, KC, NC, alpha] = f.params as Local[] as [
+    Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
   ];
   const [jc, nc, pc, kc, ic, mc, jr, nr, ir, mr, mflags, apBase, bpBase, tile, cp, biasP, r] = f.locals(17, I32);
   f.set(apBase, ws);
@@ -261,10 +272,14 @@ export function addGemm(mod: ModuleBuilder, s: MicroShape): void {
     f.for(pc, 0, k, KC, () => {
       f.set(kc, f.min(KC, f.sub(k, pc)));
       f.call(pb, bpBase, f.add(b, f.shl(f.add(f.mul(pc, rsB), f.mul(jc, csB)), 2)), kc, nc, rsB, csB);
-      // accumulate into C after the first k block; run the epilogue only on the last one
+      // accumulate into C after the first k block; scale every block's product; run the rest of
+      // the epilogue only on the last block
       f.set(
         mflags,
-        f.or(f.select(f.and(flags, GEMM_ACCUMULATE), GEMM_ACCUMULATE, f.eqz(pc)), f.select(f.and(flags, ~GEMM_ACCUMULATE), 0, f.ge(f.add(pc, kc), k))),
+        f.or(
+          f.or(f.select(f.and(flags, GEMM_ACCUMULATE), GEMM_ACCUMULATE, f.eqz(pc)), f.and(flags, GEMM_SCALE)),
+          f.select(f.and(flags, ~(GEMM_ACCUMULATE | GEMM_SCALE)), 0, f.ge(f.add(pc, kc), k)),
+        ),
       );
       f.for(ic, 0, m, MC, () => {
         f.set(mc, f.min(MC, f.sub(m, ic)));
@@ -279,13 +294,13 @@ export function addGemm(mod: ModuleBuilder, s: MicroShape): void {
             const bpP = f.add(bpBase, f.shl(f.mul(jr, kc), 2));
             f.if(
               f.and(f.eq(mr, s.mr), f.eq(nr, s.nr)),
-              () => f.call(micro, kc, apP, bpP, cp, f.shl(ldc, 2), mflags, biasP),
+              () => f.call(micro, kc, apP, bpP, cp, f.shl(ldc, 2), mflags, biasP, alpha),
               () => {
                 // edge tile: run the full micro-kernel on a scratch tile, copy the valid part
                 f.if(f.and(mflags, GEMM_ACCUMULATE), () =>
                   f.for(r, 0, mr, 1, () => f.memcopy(f.add(tile, f.mul(r, 4 * s.nr)), f.add(cp, f.shl(f.mul(r, ldc), 2)), f.shl(nr, 2))),
                 );
-                f.call(micro, kc, apP, bpP, tile, 4 * s.nr, mflags, biasP);
+                f.call(micro, kc, apP, bpP, tile, 4 * s.nr, mflags, biasP, alpha);
                 f.for(r, 0, mr, 1, () => f.memcopy(f.add(cp, f.shl(f.mul(r, ldc), 2)), f.add(tile, f.mul(r, 4 * s.nr)), f.shl(nr, 2)));
               },
             );
@@ -298,10 +313,11 @@ export function addGemm(mod: ModuleBuilder, s: MicroShape): void {
 
 /**
  * Adds `peak(iters, scale) -> f32`: `chains` independent f32x4 chains of x = x * scale and
- * s = s + x per iteration, so the loop is bound by multiply and add throughput, not latency,
- * and nothing is loop-invariant. Its flops / second is the machine's f32x4 mul+add peak.
+ * s = s + x per iteration (or, with `madd`, s = relaxed_madd(s, scale, x)), so the loop is bound
+ * by multiply and add throughput, not latency, and nothing is loop-invariant. Its flops / second
+ * is the machine's f32x4 mul+add (or multiply-add) peak.
  */
-export function addPeak(mod: ModuleBuilder, chains: number, unroll = 1): void {
+export function addPeak(mod: ModuleBuilder, chains: number, unroll = 1, madd = false): void {
   const f = mod.fn('peak', [I32, F32], [F32]);
   const [iters, scale] = f.params as [Local, Local];
   const x = f.locals(chains, V128);
@@ -311,6 +327,11 @@ export function addPeak(mod: ModuleBuilder, chains: number, unroll = 1): void {
   for (let i = 0; i < chains; i++) f.set(x[i]!, f.vsplat(f.f32(1 + i / 64)));
   f.countdown(iters, () => {
     for (let u = 0; u < unroll; u++) {
+      if (madd) {
+        // s = s * scale + x: one relaxed multiply-add (2 flops per lane) per chain
+        for (let i = 0; i < chains; i++) f.set(sum[i]!, f.vmadd(sum[i]!, sc, x[i]!));
+        continue;
+      }
       for (let i = 0; i < chains; i++) f.set(x[i]!, f.vmul(x[i]!, sc));
       for (let i = 0; i < chains; i++) f.set(sum[i]!, f.vadd(sum[i]!, x[i]!));
     }

@@ -1,8 +1,16 @@
 /**
- * WASM-SIMD float32 exp, erf and sigmoid over an element range [start, end):
- * `exp(x, out, start, end)`, `erf(x, out, start, end)`, `sigmoid(x, out, start, end)`. All round
- * a float64 evaluation to float32 once, so they stay within one ulp of the reference kernels
- * (which compute in float64 and round):
+ * WASM-SIMD float32 unary ops over an element range [start, end), one export per op:
+ * `exp(x, out, start, end)`, likewise erf, sigmoid, neg, abs, sqrt, rsqrt, reciprocal.
+ *
+ * neg, abs, sqrt, rsqrt and reciprocal give exactly the reference kernels' results (the float64
+ * value rounded to float32): neg and abs only touch the sign bit; float32 sqrt and division are
+ * correctly rounded and rounding their float64 results to float32 again changes nothing (53 >=
+ * 2 * 24 + 2 bits: Figueroa, "When is double rounding innocuous?", 1995), so sqrt is f32x4.sqrt
+ * and reciprocal 1 / x in f32x4; rsqrt = 1 / sqrt(x) takes two roundings in the reference, so it
+ * runs in f64x2 like it and rounds once at the end.
+ *
+ * exp, erf and sigmoid round a float64 evaluation to float32 once, so they stay within one ulp
+ * of the reference kernels (which compute in float64 and round):
  *
  * exp: x clamped to [-104, 89] (beyond, the float32 result is 0 / +Infinity), n = round(x log2 e),
  * r = x - n ln2 in float64 (|r| <= ln2 / 2 + a little), e^r by its degree-9 Taylor polynomial
@@ -21,10 +29,10 @@
  * splat and keep lane 0.
  */
 import { F32, I32, Local, ModuleBuilder, V128, type Ex, type Fn } from './wasm-builder.js';
+import type { UnaryOp } from './engine.js';
 import { sweep } from './wasm-lanes.js';
 
-export const UNARY_EXPORTS = ['exp', 'erf', 'sigmoid'] as const;
-export type UnaryOp = (typeof UNARY_EXPORTS)[number];
+export const UNARY_EXPORTS = ['exp', 'erf', 'sigmoid', 'neg', 'abs', 'sqrt', 'rsqrt', 'reciprocal'] as const satisfies readonly UnaryOp[];
 
 /** 1 / k! for k = 0..9, highest degree first (Horner). */
 const EXP_TAYLOR = Array.from({ length: 10 }, (_, k) => 1 / Array.from({ length: k }, (_, j) => j + 1).reduce((a, b) => a * b, 1)).reverse();
@@ -109,11 +117,29 @@ function erfVector(f: Fn, v: Local, t: Local[]): void {
   }, d, lo));
 }
 
+/** 1 / sqrt(x) in float64, rounded once (the reference's 1 / Math.sqrt(x)). */
+function rsqrtVector(f: Fn, v: Local, t: Local[]): void {
+  const [d, lo] = t as [Local, Local];
+  f.set(v, viaDouble(f, v, (x) => f.vddiv(f.vdsplat(f.f64(1)), f.vdsqrt(x)), d, lo));
+}
+
+/** Emits op(v) into the f32x4 local v, with v128 temporaries t. */
+const BODIES: Record<UnaryOp, (f: Fn, v: Local, t: Local[]) => void> = {
+  exp: expVector,
+  erf: erfVector,
+  sigmoid: sigmoidVector,
+  neg: (f, v) => f.set(v, f.vneg(v)),
+  abs: (f, v) => f.set(v, f.vabs(v)),
+  sqrt: (f, v) => f.set(v, f.vsqrt(v)),
+  rsqrt: rsqrtVector,
+  reciprocal: (f, v) => f.set(v, f.vdiv(f.vsplat(f.f32(1)), v)),
+};
+
 function addUnary(mod: ModuleBuilder, name: UnaryOp): void {
   const f = mod.fn(name, [I32, I32, I32, I32]);
   const [x, out, start, end] = f.params as [Local, Local, Local, Local];
   const i = f.local(I32);
-  const body = name === 'exp' ? expVector : name === 'erf' ? erfVector : sigmoidVector;
+  const body = BODIES[name];
   const regs = f.locals(4, V128);
   const temps = regs.map(() => f.locals(4, V128));
   const at = (p: Local) => f.add(p, f.x4(i));
@@ -130,7 +156,7 @@ function addUnary(mod: ModuleBuilder, name: UnaryOp): void {
   });
 }
 
-/** Adds exp, erf and sigmoid to the module. */
+/** Adds one export per unary op to the module. */
 export function addUnaryKernels(mod: ModuleBuilder): void {
   for (const name of UNARY_EXPORTS) addUnary(mod, name);
 }

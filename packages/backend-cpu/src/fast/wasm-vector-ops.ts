@@ -1,15 +1,32 @@
 /**
  * The WASM engine's VectorOps: writes a descriptor or packs the arguments of the kernels of
- * wasm-norm.ts and wasm-elementwise.ts and splits the work into channel ranges (batch norm) or
- * element ranges (elementwise), one per thread, once a problem is large enough to pay for a
- * fork-join (SplitTuning.minElementsPerThread elements per thread).
+ * wasm-norm.ts, wasm-elementwise.ts, wasm-broadcast.ts, wasm-unary.ts, wasm-transpose.ts,
+ * wasm-copy.ts, wasm-reduce.ts and wasm-softmax.ts and splits the work into
+ * channel ranges (batch norm), element ranges (elementwise), or row / column ranges (copies,
+ * reductions), one per thread, once a problem is large enough to pay for a fork-join
+ * (SplitTuning.minElementsPerThread elements per thread).
  */
 import { splitRange } from './thread-pool.js';
-import type { ArithmeticOp, BatchNormCall, BatchNormGradCall, BroadcastCall, InRangeCall, SelectCall, SgdCall, TransposeCall, VectorOps } from './engine.js';
+import type {
+  ArithmeticOp,
+  BatchNormCall,
+  BatchNormGradCall,
+  BroadcastCall,
+  CopyCall,
+  InRangeCall,
+  ReduceSumCall,
+  SelectCall,
+  SgdCall,
+  TransposeCall,
+  UnaryOp,
+  VectorOps,
+} from './engine.js';
 import { broadcastFlags, type BROADCAST_EXPORTS } from './wasm-broadcast.js';
+import { COPY_FIELDS, type COPY_EXPORTS } from './wasm-copy.js';
+import type { REDUCE_EXPORTS } from './wasm-reduce.js';
 import { TRANSPOSE_FIELDS, type TRANSPOSE_EXPORTS } from './wasm-transpose.js';
 import type { SOFTMAX_EXPORTS } from './wasm-softmax.js';
-import type { UnaryOp, UNARY_EXPORTS } from './wasm-unary.js';
+import type { UNARY_EXPORTS } from './wasm-unary.js';
 import { IN_RANGE_STRICT_HI, IN_RANGE_STRICT_LO, SGD_DECAY, SGD_FIRST, SGD_MOMENTUM, SGD_NESTEROV, type ELEMENTWISE_EXPORTS } from './wasm-elementwise.js';
 import { BATCH_NORM_FIELDS, BATCH_NORM_GRAD_FIELDS, NORM_RELU, NORM_RELU6, NORM_TRAINING, type NORM_EXPORTS } from './wasm-norm.js';
 
@@ -19,12 +36,22 @@ export type VectorExport =
   | (typeof BROADCAST_EXPORTS)[number]
   | (typeof UNARY_EXPORTS)[number]
   | (typeof TRANSPOSE_EXPORTS)[number]
+  | (typeof COPY_EXPORTS)[number]
+  | (typeof REDUCE_EXPORTS)[number]
   | (typeof SOFTMAX_EXPORTS)[number];
 
 /** Byte addresses of the descriptors (below the engine's GEMM workspace, clear of the conv ones). */
 const BATCH_NORM_DESC = 1024;
 const BATCH_NORM_GRAD_DESC = 1152;
 const TRANSPOSE_DESC = 1280;
+const COPY_DESC = 1344;
+
+/**
+ * Copies and sums split across threads only at this many times minElementsPerThread: with little
+ * arithmetic per element a fork-join pays only on long arrays (on a 2-core machine, split copies
+ * and sums of 512K elements were no faster than one thread; of 2M, 1.2-1.5x faster).
+ */
+const BANDWIDTH_SPLIT = 8;
 
 const BITS = new Float32Array(1);
 const BITS_I32 = new Int32Array(BITS.buffer);
@@ -131,6 +158,36 @@ export class WasmVectorOps implements VectorOps {
     const [s0, s1, s2, s3] = c.strides;
     this.writeDesc(TRANSPOSE_DESC, TRANSPOSE_FIELDS, { x: 4 * c.x, y: 4 * c.y, d0, d1, d2, d3, s0, s1, s2, s3 });
     this.byChannel('transpose', TRANSPOSE_DESC, d0 * d1, d0 * d1 * d2 * d3);
+  }
+
+  copy(c: CopyCall): void {
+    const [d0, d1, d2, d3] = c.dims;
+    const [xs0, xs1, xs2, xs3] = c.xStrides;
+    const [ys0, ys1, ys2, ys3] = c.yStrides;
+    const rows = d0 * d1 * d2;
+    if (rows === 0 || d3 === 0) return;
+    this.writeDesc(COPY_DESC, COPY_FIELDS, { x: 4 * c.x, y: 4 * c.y, d0, d1, d2, d3, xs0, xs1, xs2, xs3, ys0, ys1, ys2, ys3 });
+    const parts = this.parts(Math.floor((rows * d3) / BANDWIDTH_SPLIT), Infinity);
+    // whole rows per thread; with fewer rows than threads (one long run), columns of every row
+    const tasks =
+      rows >= parts
+        ? splitRange(rows, parts, 1).map(([r0, r1]) => [COPY_DESC, r0, r1, 0, d3])
+        : splitRange(d3, parts, 16).map(([j0, j1]) => [COPY_DESC, 0, rows, j0, j1]);
+    this.run('copy', tasks);
+  }
+
+  reduceSum(c: ReduceSumCall): void {
+    const { outer, k, inner, divisor } = c;
+    const [x, y] = [4 * c.x, 4 * c.y];
+    if (outer === 0 || inner === 0) return;
+    const parts = this.parts(Math.floor((outer * Math.max(1, k) * inner) / BANDWIDTH_SPLIT), Infinity);
+    if (inner === 1) return this.run('reduce_rows', splitRange(outer, Math.min(parts, outer), 1).map(([r0, r1]) => [x, y, k, divisor, r0, r1]));
+    // whole [k, inner] blocks per thread, or 16-column stripes of every block when there are few
+    const tasks =
+      outer >= parts
+        ? splitRange(outer, parts, 1).map(([o0, o1]) => [x, y, k, inner, divisor, o0, o1, 0, inner])
+        : splitRange(inner, parts, 16).map(([c0, c1]) => [x, y, k, inner, divisor, 0, outer, c0, c1]);
+    this.run('reduce_cols', tasks);
   }
 
   sgd(c: SgdCall): void {

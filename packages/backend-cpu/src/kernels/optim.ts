@@ -4,9 +4,10 @@
  * maximize = False) operation for operation, so results match PyTorch's up to rounding.
  * lr and step are scalar inputs; step is 1 on the first step.
  */
-import type { AdamAttrs, SgdAttrs } from '@pockengine/core';
+import type { AdamAttrs, MatmulAttrs, SgdAttrs } from '@pockengine/core';
 import type { CpuKernelTable } from '../kernel-table.js';
-import type { CpuTensor } from '../tensor.js';
+import { cpuAlloc, type CpuTensor } from '../tensor.js';
+import { matmul } from './matmul.js';
 
 const scalar = (t: CpuTensor | undefined): number => t!.data[0]!;
 
@@ -92,7 +93,23 @@ function adamUpdate(inputs: readonly CpuTensor[], outputs: readonly CpuTensor[],
   }
 }
 
+/**
+ * p = p - lr * op(a) op(b): the matmul then the SGD step, exactly as the unfused pair computes
+ * them (the gradient rounded to the parameter's dtype first). inputs: param, a, b, lr, step.
+ */
+function matmulSgdUpdate(inputs: readonly CpuTensor[], [pOut]: readonly CpuTensor[], attrs: MatmulAttrs): void {
+  const [p, a, b, lrT] = inputs;
+  const g = cpuAlloc(p!.dtype, p!.shape);
+  matmul([a!, b!], [g], attrs);
+  const lr = scalar(lrT);
+  const pd = p!.data;
+  const gd = g.data;
+  const po = pOut!.data;
+  for (let i = 0; i < gd.length; i++) po[i] = pd[i]! - lr * gd[i]!;
+}
+
 export const optimKernels = {
   sgd_update: sgdUpdate,
+  matmul_sgd_update: matmulSgdUpdate,
   adam_update: adamUpdate,
 } satisfies Partial<CpuKernelTable>;

@@ -30,6 +30,8 @@ export function counting(e: Engine): Counted {
     rowStats: count('rowStats', (x, classes, stats, rows) => v.rowStats(x, classes, stats, rows)),
     rowSoftmax: count('rowSoftmax', (x, y, classes, stats, rows) => v.rowSoftmax(x, y, classes, stats, rows)),
     transpose: count('transpose', (c) => v.transpose(c)),
+    copy: count('copy', (c) => v.copy(c)),
+    reduceSum: count('reduceSum', (c) => v.reduceSum(c)),
     sgd: count('sgd', (c) => v.sgd(c)),
   };
   const engine: Engine = {
@@ -43,6 +45,8 @@ export function counting(e: Engine): Counted {
     col2im: (d) => e.col2im(d),
     depthwise: (kind, d) => e.depthwise(kind, d),
     ...(vector ? { vector } : {}),
+    // the same heap identity, so tensors resident in e's heap are used in place through this engine too
+    ...(e.tag ? { tag: e.tag } : {}),
   };
   return { engine, calls };
 }

@@ -5,7 +5,7 @@
  */
 import { rng, size, type DType } from '@pockengine/core';
 import { expect } from 'vitest';
-import { JsEngine, createThreadedEngine, createWasmEngine, wasmSimdSupported, wasmThreadsSupported, type Engine } from '../../src/fast/index.js';
+import { JsEngine, createThreadedEngine, createWasmEngine, relaxedSimdSupported, wasmSimdSupported, wasmThreadsSupported, type Engine } from '../../src/fast/index.js';
 import type { CpuTensor } from '../../src/tensor.js';
 
 export interface EngineCase {
@@ -13,10 +13,16 @@ export interface EngineCase {
   engine: Engine;
 }
 
-/** Every engine this runtime supports; the threaded one splits any problem (thresholds of 1). */
+/**
+ * Every engine this runtime supports: pure JS, WASM SIMD with the mul + add GEMM, with the relaxed
+ * SIMD multiply-add GEMM (turned on in Node as initFastKernels does), and threaded (relaxed madd
+ * where supported) splitting any problem (thresholds of 1).
+ */
 export async function engines(): Promise<EngineCase[]> {
   const out: EngineCase[] = [{ name: 'js', engine: new JsEngine() }];
-  if (wasmSimdSupported()) out.push({ name: 'wasm-simd', engine: createWasmEngine() });
+  if (!relaxedSimdSupported()) (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
+  if (wasmSimdSupported()) out.push({ name: 'wasm-simd', engine: createWasmEngine(false) });
+  if (wasmSimdSupported() && relaxedSimdSupported()) out.push({ name: 'wasm-simd-madd', engine: createWasmEngine(true) });
   if (wasmSimdSupported() && wasmThreadsSupported())
     out.push({ name: 'wasm-simd-threads', engine: await createThreadedEngine(3, undefined, { minMacsPerThread: 1, minElementsPerThread: 1 }) });
   return out;

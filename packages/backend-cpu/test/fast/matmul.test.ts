@@ -122,8 +122,9 @@ describe('fast kernel table fallbacks', () => {
     const backend = new CpuBackend({ ...CPU_KERNELS, ...FAST_KERNELS });
     expect(backend.name).toBe('cpu');
     expect(Object.keys(FAST_KERNELS).sort()).toEqual([
-      'add', 'batch_norm', 'batch_norm_grad', 'conv2d', 'conv2d_grad_input', 'conv2d_grad_weight', 'div', 'erf', 'exp', 'in_range', 'matmul', 'mul',
-      'sgd_update', 'sigmoid', 'softmax', 'softmax_cross_entropy', 'softmax_cross_entropy_grad', 'sub', 'transpose', 'where',
+      'abs', 'add', 'batch_norm', 'batch_norm_grad', 'concat', 'conv2d', 'conv2d_grad_input', 'conv2d_grad_weight', 'div', 'erf', 'exp', 'expand',
+      'in_range', 'matmul', 'matmul_sgd_update', 'mul', 'neg', 'reciprocal', 'reduce_mean', 'reduce_sum', 'rsqrt', 'sgd_update', 'sigmoid', 'slice',
+      'slice_grad', 'softmax', 'softmax_cross_entropy', 'softmax_cross_entropy_grad', 'split', 'sqrt', 'sub', 'transpose', 'where',
     ]);
   });
 });

@@ -25,8 +25,10 @@ describe('fast kernel runtime', () => {
   });
 
   it('starts a worker pool, or the pure-JS engine on request', async () => {
-    expect(await initFastKernels({ threads: 3 })).toEqual({ engine: 'wasm-simd-threads', threads: 3, simd: true, sharedMemory: true });
-    expect(await initFastKernels({ threads: 1 })).toEqual({ engine: 'wasm-simd', threads: 1, simd: true, sharedMemory: false });
+    // Node 20: initFastKernels turns on V8's relaxed SIMD, and the GEMM uses its multiply-add
+    expect(await initFastKernels({ threads: 3 })).toEqual({ engine: 'wasm-simd-threads', threads: 3, simd: true, sharedMemory: true, relaxedSimd: true });
+    expect(await initFastKernels({ threads: 1 })).toEqual({ engine: 'wasm-simd', threads: 1, simd: true, sharedMemory: false, relaxedSimd: true });
+    expect(await initFastKernels({ threads: 1, relaxedSimd: false })).toMatchObject({ engine: 'wasm-simd', relaxedSimd: false });
     expect((await initFastKernels({ engine: 'js' })).engine).toBe('js');
   });
 

@@ -5,9 +5,11 @@
  * buffer = gradient), so updates can be checked against PyTorch by hand.
  */
 import { PockError } from '../errors.js';
+import type { TypeInfo } from '../ir/graph.js';
 import { fmtShape, shapeEq } from '../shape.js';
 import { requireFloat } from './checks.js';
-import { elementwiseCost } from './cost.js';
+import { elementwiseCost, movedBytes } from './cost.js';
+import { matmulDims, type MatmulAttrs } from './matmul.js';
 import { defineOp, type OpDef } from './op-def.js';
 
 /**
@@ -52,6 +54,7 @@ function checkSame(shapes: readonly (readonly number[])[], where: Parameters<typ
 export interface OptimOpsAttrs {
   sgd_update: SgdAttrs;
   adam_update: AdamAttrs;
+  matmul_sgd_update: MatmulAttrs;
 }
 
 export const optimOps: { [K in keyof OptimOpsAttrs]: OpDef<OptimOpsAttrs[K]> } = {
@@ -79,6 +82,33 @@ export const optimOps: { [K in keyof OptimOpsAttrs]: OpDef<OptimOpsAttrs[K]> } =
     },
     nondiff: 'optimizer',
     cost: elementwiseCost(4),
+  }),
+
+  /**
+   * Plain SGD (no momentum, no weight decay) whose gradient is a matmul, fused (the optimizer
+   * update as the GEMM's epilogue: param - lr * op(a) op(b) accumulated straight into the
+   * parameter, so the weight gradient is never stored). Made by passes/fuse-update.ts.
+   * inputs: param [m, n], a, b (2-D), lr (scalar), step (scalar); output: new param
+   */
+  matmul_sgd_update: defineOp<MatmulAttrs>({
+    name: 'matmul_sgd_update',
+    arity: [5, 5],
+    infer: (inputs, attrs, where) => {
+      const [p, a, b] = inputs as [TypeInfo, TypeInfo, TypeInfo];
+      requireFloat(p, 'parameter', where);
+      if (p.shape.length !== 2 || a.shape.length !== 2 || b.shape.length !== 2)
+        throw new PockError('shape', `parameter and operands must be 2-D (got ${fmtShape(p.shape)}, ${fmtShape(a.shape)}, ${fmtShape(b.shape)})`, where);
+      const d = matmulDims(a.shape, b.shape, attrs);
+      if (d.k !== d.kb || d.m !== p.shape[0] || d.n !== p.shape[1])
+        throw new PockError('shape', `${fmtShape(a.shape)}${attrs.transA ? 'ᵀ' : ''} x ${fmtShape(b.shape)}${attrs.transB ? 'ᵀ' : ''} does not give the parameter's shape ${fmtShape(p.shape)}`, where);
+      if (a.dtype !== p.dtype || b.dtype !== p.dtype) throw new PockError('dtype', `operands must be ${p.dtype} like the parameter`, where);
+      return [{ dtype: p.dtype, shape: p.shape }];
+    },
+    nondiff: 'optimizer',
+    cost: (inputs, outputs, attrs) => {
+      const d = matmulDims(inputs[1]!.shape, inputs[2]!.shape, attrs);
+      return { flops: 2 * d.m * d.n * d.k + 2 * d.m * d.n, bytes: movedBytes(inputs, outputs) };
+    },
   }),
 
   /**

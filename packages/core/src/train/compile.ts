@@ -5,7 +5,7 @@
  *   foldFrozenBatchNorm -> foldMatmulTransposes -> withLoss -> gradients (sparse: only trained params,
  *   only their channels) -> withOptimizer
  *   -> dce -> cse -> pushRowSelections -> activationMasks -> dce -> fuseConvActivation -> reorderUpdates
- *   -> microBatchFrozenPrefix -> verify
+ *   -> fuseMatmulUpdates -> microBatchFrozenPrefix -> verify
  */
 import { gradients } from '../autodiff/vjp.js';
 import { PockError } from '../errors.js';
@@ -18,6 +18,7 @@ import { dce } from '../passes/dce.js';
 import { foldFrozenBatchNorm } from '../passes/fold-bn.js';
 import { foldMatmulTransposes } from '../passes/fold-transpose.js';
 import { fuseConvActivation } from '../passes/fuse.js';
+import { fuseMatmulUpdates } from '../passes/fuse-update.js';
 import { microBatchFrozenPrefix, type MicroBatches } from '../passes/micro-batch.js';
 import { reorderUpdates } from '../passes/reorder.js';
 import { pushRowSelections, selectRows } from '../passes/row-select.js';
@@ -121,7 +122,7 @@ export function compileTrainingGraph(model: Graph, opts: TrainingOptions): Train
   }
   g = dce(g);
   if (optimize) {
-    g = reorderUpdates(fuseConvActivation(dce(activationMasks(pushRowSelections(cse(g))))));
+    g = fuseMatmulUpdates(reorderUpdates(fuseConvActivation(dce(activationMasks(pushRowSelections(cse(g)))))));
     g = microBatchFrozenPrefix(g, new Set(trained), opts.microBatches ?? 'auto');
   }
   verifyGraph(g);
