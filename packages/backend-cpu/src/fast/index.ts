@@ -3,8 +3,9 @@
  * backward op, where, in_range, add / sub / mul / div (same shape or one operand repeated along
  * middle axes), exp, erf, sigmoid, neg, abs, sqrt, rsqrt, reciprocal, softmax (last axis),
  * softmax_cross_entropy and its gradient, reduce_sum and reduce_mean (over a contiguous run of
- * axes), transpose, the copies slice, slice_grad, concat, split and expand, and sgd_update), as
- * a partial kernel table that overrides the reference kernels:
+ * axes), transpose, the copies slice, slice_grad, concat, split and expand, sgd_update and
+ * matmul_sgd_update (the SGD step as the GEMM's epilogue)), as a partial kernel table that
+ * overrides the reference kernels:
  *
  *   const backend = new CpuBackend({ ...CPU_KERNELS, ...FAST_KERNELS });
  *   await initFastKernels();          // optional: async compile + worker threads
