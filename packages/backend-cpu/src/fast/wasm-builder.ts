@@ -164,6 +164,11 @@ export class Fn {
   /** f64.load (8-byte aligned). */
   dload = (addr: Ex, offset = 0) => this.op(this.mem([0x2b], 3, offset), addr);
   iload = (addr: Ex, offset = 0) => this.op(this.mem([0x28], 2, offset), addr);
+  /**
+   * i32.atomic.rmw.add: adds v to the aligned i32 at addr and returns the old value, atomically
+   * (threads proposal; shared memories).
+   */
+  atomicAdd = (addr: Ex, v: Ex) => this.op(this.mem([0xfe, 0x1e], 2, 0), addr, v);
   /** One byte, zero-extended to i32 (i32.load8_u). */
   load8 = (addr: Ex, offset = 0) => this.op(this.mem([0x2d], 0, offset), addr);
   fadd = (a: Ex, b: Ex) => this.op([0x92], a, b);

@@ -37,7 +37,7 @@ export const MICRO: MicroShape = { mr: 4, nr: 8 };
 /** Cache blocks: packed A (mc x kc = 128 KiB) in L2, a kc x NR sliver of B (8 KiB) in L1. */
 export const BLOCKS = { mc: 128, kc: 256, nc: 1024 };
 export const KERNEL_EXPORTS = [
-  'gemm', 'im2col', 'col2im', 'depthwise_forward', 'depthwise_grad_input', 'depthwise_grad_weight',
+  'gemm', 'gemm_tiles', 'im2col', 'col2im', 'depthwise_forward', 'depthwise_grad_input', 'depthwise_grad_weight',
   ...NORM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...BROADCAST_EXPORTS, ...UNARY_EXPORTS, ...TRANSPOSE_EXPORTS, ...COPY_EXPORTS,
   ...REDUCE_EXPORTS, ...SOFTMAX_EXPORTS,
 ] as const;
@@ -47,6 +47,8 @@ export const SHARED_MAX_PAGES = 32768;
 
 const IM2COL_DESC = 256;
 const DEPTHWISE_DESC = 512;
+/** The i32 chunk counter of gemm_tiles. */
+const GEMM_COUNTER = 2048;
 const WS_BASE = 4096;
 /** When a primitive is worth splitting across threads (a fork-join costs ~10-50 us). */
 export interface SplitTuning {
@@ -55,6 +57,8 @@ export interface SplitTuning {
   /** Minimum elements (im2col, batch norm, elementwise) or multiply-adds (depthwise) per thread. */
   minElementsPerThread: number;
 }
+/** Chunks of a split GEMM per thread (gemm_tiles); a chunk has at least a quarter of minMacsPerThread. */
+const CHUNKS_PER_THREAD = 4;
 export const DEFAULT_SPLIT: SplitTuning = { minMacsPerThread: 1 << 21, minElementsPerThread: 1 << 16 };
 
 const moduleBytes = new Map<string, Uint8Array<ArrayBuffer>>();
@@ -69,7 +73,7 @@ export function kernelModuleBytes(shared: boolean, madd = false): Uint8Array<Arr
   let bytes = moduleBytes.get(key);
   if (!bytes) {
     const mod = new ModuleBuilder({ shared, initial: 1, maximum: shared ? SHARED_MAX_PAGES : MAX_PAGES });
-    addGemm(mod, { ...MICRO, madd });
+    addGemm(mod, { ...MICRO, madd }, shared);
     addIm2colKernels(mod);
     addDepthwiseKernels(mod);
     addNormKernels(mod);
@@ -263,12 +267,26 @@ export class WasmEngine implements Engine {
       const c = g.c + i0 * g.ldc + j0;
       return [i1 - i0, j1 - j0, g.k, a * 4, g.rsA, g.csA, b * 4, g.rsB, g.csB, c * 4, g.ldc, g.flags, bias * 4, WS_BASE + slot * this.wsBytes, mc, kc, nc, alphaBits];
     };
-    // split the wider side so every thread keeps full register tiles
+    if (parts === 1 || !this.pool) return this.exports.gemm(...args(0, g.m, 0, g.n, 0));
+    // split the wider side (chunks aligned to the register tile) into chunks the threads claim
+    // until none is left (see gemm_tiles); each chunk re-packs the other operand's block, so a
+    // chunk keeps at least a quarter of minMacsPerThread
     const byCols = g.n / MICRO.nr >= g.m / MICRO.mr;
-    const ranges = byCols ? splitRange(g.n, parts, MICRO.nr) : splitRange(g.m, parts, MICRO.mr);
+    const total = byCols ? g.n : g.m;
+    const align = byCols ? MICRO.nr : MICRO.mr;
+    const macs = g.m * g.n * g.k;
+    const chunks = Math.max(parts, Math.min(parts * CHUNKS_PER_THREAD, Math.floor((4 * macs) / this.split.minMacsPerThread), Math.ceil(total / align)));
+    const chunk = Math.ceil(Math.ceil(total / chunks) / align) * align;
+    new Int32Array(this.memory.buffer, GEMM_COUNTER, 1)[0] = 0;
+    const whole = args(0, g.m, 0, g.n, 0);
     this.run(
-      'gemm',
-      ranges.map(([s, e], slot) => (byCols ? args(0, g.m, s, e, slot) : args(s, e, 0, g.n, slot))),
+      'gemm_tiles',
+      Array.from({ length: parts }, (_, slot) => {
+        const t = whole.slice();
+        t[13] = WS_BASE + slot * this.wsBytes;
+        t.push(GEMM_COUNTER, chunk, byCols ? 1 : 0);
+        return t;
+      }),
     );
   }
 

@@ -255,7 +255,7 @@ function packA(mod: ModuleBuilder, s: MicroShape): Fn {
  * `ws` must hold gemmWorkspaceBytes(s, MC, KC, NC); `bias` (row or column bias) must be readable
  * 64 bytes past its end (edge tiles read whole registers). Requires k >= 1.
  */
-export function addGemm(mod: ModuleBuilder, s: MicroShape): void {
+export function addGemm(mod: ModuleBuilder, s: MicroShape, shared = false): void {
   const micro = microKernel(mod, s);
   const pb = packB(mod, s);
   const pa = packA(mod, s);
@@ -309,6 +309,42 @@ export function addGemm(mod: ModuleBuilder, s: MicroShape): void {
       });
     });
   });
+  if (shared) addGemmTiles(mod, f);
+}
+
+/**
+ * Adds `gemm_tiles(...gemm's 18 arguments, counter, chunk, byCols)` for shared memories: every
+ * thread of a fork-join calls it with the same arguments (its own workspace) and claims chunks of
+ * `chunk` columns (byCols) or rows of C with an atomic add on the i32 at `counter` (zeroed by the
+ * caller) until none is left. Threads that start late (a worker woken from sleep) or run slow (a
+ * little core, a descheduled vCPU) take fewer chunks, so no thread waits on a fixed half.
+ */
+function addGemmTiles(mod: ModuleBuilder, gemm: Fn): void {
+  const f = mod.fn('gemm_tiles', Array<typeof I32>(21).fill(I32));
+  const [m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, flags, bias, ws, MC, KC, NC, alpha, counter, chunk, byCols] = f.params as Local[] as [
+    Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
+  ];
+  const [total, start, len, go] = f.locals(4, I32);
+  f.set(total, f.select(n, m, byCols));
+  f.set(go, 1);
+  // a block/loop whose exit is the `go` flag: claim, run, repeat
+  const claim = () => {
+    f.set(start, f.mul(f.atomicAdd(counter, 1), chunk));
+    f.if(f.ge(start, total), () => f.set(go, 0), () => {
+      f.set(len, f.min(chunk, f.sub(total, start)));
+      f.if(
+        byCols,
+        () =>
+          f.call(gemm, m, len, k, a, rsA, csA, f.add(b, f.shl(f.mul(start, csB), 2)), rsB, csB, f.add(c, f.shl(start, 2)), ldc, flags,
+            f.select(f.add(bias, f.shl(start, 2)), bias, f.and(flags, GEMM_COL_BIAS)), ws, MC, KC, NC, alpha),
+        () =>
+          f.call(gemm, len, n, k, f.add(a, f.shl(f.mul(start, rsA), 2)), rsA, csA, b, rsB, csB, f.add(c, f.shl(f.mul(start, ldc), 2)), ldc, flags,
+            f.select(f.add(bias, f.shl(start, 2)), bias, f.and(flags, GEMM_ROW_BIAS)), ws, MC, KC, NC, alpha),
+      );
+    });
+  };
+  const i = f.local(I32);
+  f.for(i, 0, go, 0, claim);
 }
 
 /**
