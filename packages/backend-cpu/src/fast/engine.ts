@@ -193,6 +193,8 @@ export interface CopyCall {
 export interface ReduceSumCall {
   x: number;
   y: number;
+  /** x is [lead, outer, k, inner]; lead and k are summed (lead 1: one run of axes). */
+  lead: number;
   outer: number;
   k: number;
   inner: number;
@@ -229,7 +231,7 @@ export interface VectorOps {
   transpose(call: TransposeCall): void;
   /** A strided copy (see CopyCall). */
   copy(call: CopyCall): void;
-  /** Sums (or means) over the middle axis of [outer, k, inner] (see ReduceSumCall). */
+  /** Sums (or means) over the lead and k axes of [lead, outer, k, inner] (see ReduceSumCall). */
   reduceSum(call: ReduceSumCall): void;
   sgd(call: SgdCall): void;
 }

@@ -2,8 +2,8 @@
  * Fast float32 kernels for the heavy ops (matmul, conv2d and its backward ops, batch norm and its
  * backward op, where, in_range, add / sub / mul / div (same shape or one operand repeated along
  * middle axes), exp, erf, sigmoid, neg, abs, sqrt, rsqrt, reciprocal, softmax (last axis),
- * softmax_cross_entropy and its gradient, reduce_sum and reduce_mean (over a contiguous run of
- * axes), transpose, the copies slice, slice_grad, concat, split and expand, sgd_update and
+ * softmax_cross_entropy and its gradient, reduce_sum and reduce_mean (over one run of axes, or two
+ * around kept ones: a conv's bias gradient), transpose, the copies slice, slice_grad, concat, split and expand, sgd_update and
  * matmul_sgd_update (the SGD step as the GEMM's epilogue)), as a partial kernel table that
  * overrides the reference kernels:
  *
@@ -100,7 +100,7 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
       if (!m) return ref();
       vectorGuarded([...inputs, ...outputs], (e, v) => runMoves(e, v, inputs, outputs, m, zeroFill), ref);
     };
-  /** Over a contiguous run of axes (reduce.ts); other axis sets: the reference kernel. */
+  /** Over one run of axes or two around kept ones (reduce.ts); other axis sets: the reference kernel. */
   const reduce =
     (op: 'reduce_sum' | 'reduce_mean'): CpuKernel<AttrsOf<'reduce_sum'>> =>
     (inputs, outputs, attrs) => {

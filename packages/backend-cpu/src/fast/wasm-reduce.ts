@@ -1,10 +1,12 @@
 /**
- * WASM-SIMD sums over the middle axis of x seen as [outer, k, inner], into y of [outer, inner]:
- * y[o, i] = (sum over j < k of x[o, j, i]) / divisor, the divisor 1 (reduce_sum) or the count
- * (reduce_mean), as i32.
+ * WASM-SIMD sums over the first and third axes of x seen as [lead, outer, k, inner], into y of
+ * [outer, inner]: y[o, i] = (sum over l < lead, j < k of x[l, o, j, i]) / divisor, the divisor
+ * 1 (reduce_sum) or the count (reduce_mean), as i32. lead = 1 is a reduction over one run of
+ * axes; lead > 1 adds a second run in front (a conv bias gradient: [N, C, H, W] over N, H, W).
+ * `plane` = outer * k * inner elements, the stride of l.
  *
- *   reduce_rows(x, y, k, divisor, r0, r1)                 inner = 1: rows [r0, r1) of [rows, k]
- *   reduce_cols(x, y, k, inner, divisor, o0, o1, c0, c1)  inner > 1: columns [c0, c1) of blocks [o0, o1)
+ *   reduce_rows(x, y, k, divisor, r0, r1, lead, plane)                 inner = 1: rows [r0, r1) of [rows, k]
+ *   reduce_cols(x, y, k, inner, divisor, o0, o1, c0, c1, lead, plane)  inner > 1: columns [c0, c1) of blocks [o0, o1)
  *
  * Every term is promoted to float64 and summed in f64x2 lanes (several independent partial
  * sums per row or column), divided in float64 and rounded to float32 once, as the reference
@@ -27,20 +29,23 @@ function addPromoted(f: Fn, acc: readonly Local[], r: number, v: Ex, t: Local): 
 }
 
 function addRows(mod: ModuleBuilder): void {
-  const f = mod.fn('reduce_rows', [I32, I32, I32, I32, I32, I32]);
-  const [x, y, k, divisor, r0, r1] = f.params as [Local, Local, Local, Local, Local, Local];
-  const [r, p, j] = f.locals(3, I32);
+  const f = mod.fn('reduce_rows', [I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [x, y, k, divisor, r0, r1, lead, plane] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local];
+  const [r, p, j, l] = f.locals(4, I32);
   const acc = f.locals(8, V128);
   const t = f.local(V128);
   const [s, total] = f.locals(2, F64);
   const pair = (a: number, b: number) => f.vdadd(acc[a]!, acc[b]!);
   f.for(r, r0, r1, 1, () => {
-    f.set(p, f.add(x, f.x4(f.mul(r, k))));
     for (const a of acc) f.set(a, f.vdsplat(f.f64(0)));
     f.set(s, f.f64(0));
-    sweep(f, j, 0, k, (w: Width) => {
-      if (w === 1) return f.set(s, f.dadd(s, f.promote(f.fload(f.add(p, f.x4(j))))));
-      for (let q = 0; q < w / 4; q++) addPromoted(f, acc, q, f.vload(f.add(p, f.x4(j)), 16 * q), t);
+    // row r of every leading plane
+    f.for(l, 0, lead, 1, () => {
+      f.set(p, f.add(x, f.x4(f.add(f.mul(l, plane), f.mul(r, k)))));
+      sweep(f, j, 0, k, (w: Width) => {
+        if (w === 1) return f.set(s, f.dadd(s, f.promote(f.fload(f.add(p, f.x4(j))))));
+        for (let q = 0; q < w / 4; q++) addPromoted(f, acc, q, f.vload(f.add(p, f.x4(j)), 16 * q), t);
+      });
     });
     f.set(t, f.vdadd(f.vdadd(pair(0, 1), pair(2, 3)), f.vdadd(pair(4, 5), pair(6, 7))));
     f.set(total, f.dadd(f.dadd(f.vdlane(t, 0), f.vdlane(t, 1)), s));
@@ -49,9 +54,9 @@ function addRows(mod: ModuleBuilder): void {
 }
 
 function addCols(mod: ModuleBuilder): void {
-  const f = mod.fn('reduce_cols', [I32, I32, I32, I32, I32, I32, I32, I32, I32]);
-  const [x, y, k, inner, divisor, o0, o1, c0, c1] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local];
-  const [o, base, yBase, c, p, n, stride] = f.locals(7, I32);
+  const f = mod.fn('reduce_cols', Array<typeof I32>(11).fill(I32));
+  const [x, y, k, inner, divisor, o0, o1, c0, c1, lead, plane] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const [o, base, yBase, c, p, n, stride, l] = f.locals(8, I32);
   const acc = f.locals(8, V128);
   const t = f.local(V128);
   const s = f.local(F64);
@@ -60,24 +65,28 @@ function addCols(mod: ModuleBuilder): void {
   f.set(stride, f.x4(inner));
   // y lanes 4q .. 4q + 3 of a block: acc[2q] and acc[2q + 1] divided and rounded
   const packed = (q: number) => f.vshuffle(f.vdemote(f.vddiv(acc[2 * q]!, dv)), f.vdemote(f.vddiv(acc[2 * q + 1]!, dv)), [0, 1, 4, 5]);
+  // column c of block o, down its k rows, in every leading plane
+  const down = (body: () => void) =>
+    f.for(l, 0, lead, 1, () => {
+      f.set(p, f.add(f.add(base, f.x4(f.mul(l, plane))), f.x4(c)));
+      f.for(n, 0, k, 1, () => {
+        body();
+        f.set(p, f.add(p, stride));
+      });
+    });
   f.for(o, o0, o1, 1, () => {
     f.set(base, f.add(x, f.x4(f.mul(f.mul(o, k), inner))));
     f.set(yBase, f.add(y, f.x4(f.mul(o, inner))));
     sweep(f, c, c0, c1, (w: Width) => {
-      f.set(p, f.add(base, f.x4(c)));
       if (w === 1) {
         f.set(s, f.f64(0));
-        f.for(n, 0, k, 1, () => {
-          f.set(s, f.dadd(s, f.promote(f.fload(p))));
-          f.set(p, f.add(p, stride));
-        });
+        down(() => f.set(s, f.dadd(s, f.promote(f.fload(p)))));
         return f.fstore(f.add(yBase, f.x4(c)), f.demote(f.ddiv(s, f.double(divisor))));
       }
       const regs = w / 4;
       for (let a = 0; a < 2 * regs; a++) f.set(acc[a]!, f.vdsplat(f.f64(0)));
-      f.for(n, 0, k, 1, () => {
+      down(() => {
         for (let q = 0; q < regs; q++) addPromoted(f, acc, q, f.vload(p, 16 * q), t);
-        f.set(p, f.add(p, stride));
       });
       for (let q = 0; q < regs; q++) f.vstore(f.add(yBase, f.x4(c)), packed(q), 16 * q);
     });

@@ -177,16 +177,17 @@ export class WasmVectorOps implements VectorOps {
   }
 
   reduceSum(c: ReduceSumCall): void {
-    const { outer, k, inner, divisor } = c;
+    const { lead, outer, k, inner, divisor } = c;
     const [x, y] = [4 * c.x, 4 * c.y];
     if (outer === 0 || inner === 0) return;
-    const parts = this.parts(Math.floor((outer * Math.max(1, k) * inner) / BANDWIDTH_SPLIT), Infinity);
-    if (inner === 1) return this.run('reduce_rows', splitRange(outer, Math.min(parts, outer), 1).map(([r0, r1]) => [x, y, k, divisor, r0, r1]));
+    const plane = outer * k * inner;
+    const parts = this.parts(Math.floor((Math.max(1, lead * k) * outer * inner) / BANDWIDTH_SPLIT), Infinity);
+    if (inner === 1) return this.run('reduce_rows', splitRange(outer, Math.min(parts, outer), 1).map(([r0, r1]) => [x, y, k, divisor, r0, r1, lead, plane]));
     // whole [k, inner] blocks per thread, or 16-column stripes of every block when there are few
     const tasks =
       outer >= parts
-        ? splitRange(outer, parts, 1).map(([o0, o1]) => [x, y, k, inner, divisor, o0, o1, 0, inner])
-        : splitRange(inner, parts, 16).map(([c0, c1]) => [x, y, k, inner, divisor, 0, outer, c0, c1]);
+        ? splitRange(outer, parts, 1).map(([o0, o1]) => [x, y, k, inner, divisor, o0, o1, 0, inner, lead, plane])
+        : splitRange(inner, parts, 16).map(([c0, c1]) => [x, y, k, inner, divisor, 0, outer, c0, c1, lead, plane]);
     this.run('reduce_cols', tasks);
   }
 

@@ -5,9 +5,9 @@
  * (2^-149 at zero); NaN and infinities must match exactly. Layouts: the last axis
  * ([rows, k] -> [rows]), leading axes ([k, cols] -> [cols]), middle axes ([outer, k, inner]),
  * with k and the column counts at 1, 3, 5, 17, 33 and 1000+ (every SIMD tail and the 16-column
- * blocks), size-1 axes between reduced ones, keepdims either way, no axes, an empty reduced axis
- * (sum 0, mean NaN), inputs with NaN and infinities; heap-resident operands; non-contiguous axis
- * sets and float64 defer to the reference kernel.
+ * blocks), two reduced runs around kept axes (a conv bias gradient over N, H, W), size-1 axes between reduced ones, keepdims either way, no axes, an empty reduced axis
+ * (sum 0, mean NaN), inputs with NaN and infinities; heap-resident operands; three or more reduced
+ * runs and float64 defer to the reference kernel.
  */
 import type { ReduceAttrs } from '@pockengine/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,8 +75,17 @@ const CASES: [number[], number[], boolean, boolean][] = [
   [[2, 3, 1, 4, 5], [1, 3], true, true],
   [[6, 5], [], false, true],
   [[3, 0, 4], [1], false, true],
-  [[3, 4, 5], [0, 2], false, false],
-  [[3, 4, 5, 2], [0, 2], true, false],
+  // two runs of reduced axes around kept ones: [lead, outer, k] and [lead, outer, k, inner]
+  [[3, 4, 5], [0, 2], false, true],
+  [[3, 4, 5, 2], [0, 2], true, true],
+  [[8, 6, 5, 7], [0, 2, 3], false, true],
+  [[4, 19, 1, 33], [0, 3], true, true],
+  [[2, 3, 1, 4, 5], [0, 1, 3], false, true],
+  [[5, 3, 7, 37], [0, 2], false, true],
+  [[3, 2, 17, 4, 3], [0, 1, 3], false, true],
+  // three runs: the reference kernel
+  [[3, 4, 5, 2], [1, 3], false, false],
+  [[2, 3, 4, 5, 6], [0, 2, 4], true, false],
 ];
 
 describe('fast reduce_sum / reduce_mean within one float32 ulp of the reference kernels', () => {
@@ -110,7 +119,7 @@ describe('fast reduce_sum / reduce_mean within one float32 ulp of the reference 
   it('on heap-resident buffers', () => {
     let ran = 0;
     for (const op of OPS)
-      for (const [shape, axes, keepdims] of CASES.slice(0, 16)) {
+      for (const [shape, axes, keepdims] of [...CASES.slice(0, 16), ...CASES.slice(-9, -2)]) {
         const attrs: ReduceAttrs = { axes, keepdims };
         const x = values(shape, 110);
         const want = empty(shape.map((d, i) => (axes.map((a) => (a + shape.length) % shape.length).includes(i) ? 1 : d)));
@@ -126,15 +135,17 @@ describe('fast reduce_sum / reduce_mean within one float32 ulp of the reference 
           ran++;
         }
       }
-    expect(ran, 'resident runs').toBe(cases.some((c) => c.name === 'wasm-simd-threads') ? 32 : 0);
+    expect(ran, 'resident runs').toBe(cases.some((c) => c.name === 'wasm-simd-threads') ? 46 : 0);
   });
 
-  it('reduceLayout views the reduced run as [outer, k, inner]', () => {
-    expect(reduceLayout([4, 32, 256], [-1])).toEqual({ outer: 128, k: 256, inner: 1 });
-    expect(reduceLayout([4, 32, 1024], [0, 1])).toEqual({ outer: 1, k: 128, inner: 1024 });
-    expect(reduceLayout([2, 3, 1, 4, 5], [1, 3])).toEqual({ outer: 2, k: 12, inner: 5 });
-    expect(reduceLayout([6, 5], [])).toEqual({ outer: 30, k: 1, inner: 1 });
-    expect(reduceLayout([3, 4, 5], [0, 2])).toBeNull();
+  it('reduceLayout views the reduced runs as [lead, outer, k, inner]', () => {
+    expect(reduceLayout([4, 32, 256], [-1])).toEqual({ lead: 1, outer: 128, k: 256, inner: 1 });
+    expect(reduceLayout([4, 32, 1024], [0, 1])).toEqual({ lead: 1, outer: 1, k: 128, inner: 1024 });
+    expect(reduceLayout([2, 3, 1, 4, 5], [1, 3])).toEqual({ lead: 1, outer: 2, k: 12, inner: 5 });
+    expect(reduceLayout([6, 5], [])).toEqual({ lead: 1, outer: 30, k: 1, inner: 1 });
+    expect(reduceLayout([8, 96, 48, 48], [0, 2, 3])).toEqual({ lead: 8, outer: 96, k: 2304, inner: 1 });
+    expect(reduceLayout([3, 4, 5, 2], [0, 2])).toEqual({ lead: 3, outer: 4, k: 5, inner: 2 });
+    expect(reduceLayout([3, 4, 5, 2], [1, 3])).toBeNull();
   });
 
   it('float64 defers to the reference kernel', () => {
