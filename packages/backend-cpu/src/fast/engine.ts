@@ -106,6 +106,40 @@ export interface BatchNormGradCall extends ChannelLayout {
   training: boolean;
 }
 
+/** Layer norm over the last d elements of each of `rows` rows (core's layerNormDims). */
+export interface LayerNormCall {
+  rows: number;
+  d: number;
+  x: number;
+  y: number;
+  scale: number;
+  /** A float offset, or -1 for no bias. */
+  bias: number;
+  /** Per-row outputs: the mean and 1 / sqrt(biased variance + epsilon). */
+  mean: number;
+  invStd: number;
+  epsilon: number;
+}
+
+/** dx, dscale, dbias of layer norm from x, scale, the forward's mean and invStd, and dy. */
+export interface LayerNormGradCall {
+  rows: number;
+  d: number;
+  x: number;
+  scale: number;
+  mean: number;
+  invStd: number;
+  dy: number;
+  dx: number;
+  dscale: number;
+  dbias: number;
+  /** Float offset of LAYER_NORM_GRAD_SCRATCH(threads, d) floats (8-byte aligned) for per-thread column sums. */
+  scratch: number;
+}
+
+/** Floats of scratch layerNormGrad needs: 2 d float64 per thread. */
+export const layerNormGradScratch = (threads: number, d: number): number => threads * 4 * d;
+
 /** out[i] = cond[i] ? a[i] : b[i] (b[0] with scalarB) for i < n; cond holds n bytes starting at float offset cond. */
 export interface SelectCall {
   cond: number;
@@ -209,6 +243,8 @@ export interface ReduceSumCall {
 export interface VectorOps {
   batchNorm(call: BatchNormCall): void;
   batchNormGrad(call: BatchNormGradCall): void;
+  layerNorm(call: LayerNormCall): void;
+  layerNormGrad(call: LayerNormGradCall): void;
   select(call: SelectCall): void;
   inRange(call: InRangeCall): void;
   /** out = a op b over n elements. */

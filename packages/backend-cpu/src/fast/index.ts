@@ -1,6 +1,6 @@
 /**
- * Fast float32 kernels for the heavy ops (matmul, conv2d and its backward ops, batch norm and its
- * backward op, where, in_range, add / sub / mul / div (same shape or one operand repeated along
+ * Fast float32 kernels for the heavy ops (matmul, conv2d and its backward ops, batch norm, layer
+ * norm and their backward ops, where, in_range, add / sub / mul / div (same shape or one operand repeated along
  * middle axes), exp, erf, sigmoid, neg, abs, sqrt, rsqrt, reciprocal, softmax (last axis),
  * softmax_cross_entropy and its gradient, reduce_sum and reduce_mean (over one run of axes, or two
  * around kept ones: a conv's bias gradient), transpose, the copies slice, slice_grad, concat, split and expand, sgd_update and
@@ -27,7 +27,7 @@ import { binaryForward, binaryIsFast, inRangeForward, whereForward, whereIsFast 
 import { HeapExhausted, type ArithmeticOp, type Engine, type UnaryOp, type VectorOps } from './engine.js';
 import { crossEntropyForward, crossEntropyGrad, crossEntropyRows, softmaxLastAxis } from './loss.js';
 import { matmulForward, matmulSgdUpdate } from './matmul.js';
-import { batchNormForward, batchNormGrad } from './norm.js';
+import { batchNormForward, batchNormGrad, layerNormForward, layerNormGrad } from './norm.js';
 import { sgdUpdate } from './optim.js';
 import { reduceForward, reduceLayout } from './reduce.js';
 import { fastEngine } from './runtime.js';
@@ -118,6 +118,8 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
     conv2d_grad_weight: onEngine('conv2d_grad_weight', (e, [x, dy], [dw], attrs) => conv2dGradWeight(e, x!, dy!, dw!, attrs)),
     batch_norm: onVector('batch_norm', batchNormForward),
     batch_norm_grad: onVector('batch_norm_grad', batchNormGrad),
+    layer_norm: onVector('layer_norm', layerNormForward),
+    layer_norm_grad: onVector('layer_norm_grad', layerNormGrad),
     // the bool condition is not float32: only a, b and out are checked
     where: (inputs, outputs, attrs) => {
       const [cond, a, b] = inputs as [CpuTensor, CpuTensor, CpuTensor];
@@ -211,6 +213,8 @@ export {
   type GemmCall,
   type Im2colCall,
   type InRangeCall,
+  type LayerNormCall,
+  type LayerNormGradCall,
   type ReduceSumCall,
   type SelectCall,
   type SgdCall,

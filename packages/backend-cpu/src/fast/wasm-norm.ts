@@ -19,12 +19,15 @@ import { constant, lanes, Sum, sweep, type Lanes, type Pair } from './wasm-lanes
 /** Descriptor fields: byte pointers, layout, NORM_* flags and epsilon's float32 bits. */
 export const BATCH_NORM_FIELDS = ['x', 'y', 'scale', 'bias', 'mean', 'variance', 'outer', 'channels', 'inner', 'flags', 'epsilon'] as const;
 export const BATCH_NORM_GRAD_FIELDS = ['x', 'scale', 'mean', 'variance', 'dy', 'dx', 'dscale', 'dbias', 'outer', 'channels', 'inner', 'flags', 'epsilon'] as const;
-export const NORM_EXPORTS = ['batch_norm', 'batch_norm_grad'] as const;
+export const LAYER_NORM_FIELDS = ['x', 'y', 'scale', 'bias', 'mean', 'invStd', 'd', 'flags', 'epsilon'] as const;
+export const LAYER_NORM_GRAD_FIELDS = ['x', 'scale', 'mean', 'invStd', 'dy', 'dx', 'd'] as const;
+export const NORM_EXPORTS = ['batch_norm', 'batch_norm_grad', 'layer_norm', 'layer_norm_grad'] as const;
 
-/** Flags: batch statistics (training mode), fused relu, fused relu6 (with NORM_RELU). */
+/** Flags: batch statistics (training mode), fused relu, fused relu6 (with NORM_RELU); layer_norm: a bias is given. */
 export const NORM_TRAINING = 1;
 export const NORM_RELU = 2;
 export const NORM_RELU6 = 4;
+export const NORM_BIAS = 8;
 
 /** Fresh locals for one block's registers. */
 function temps(f: Fn, l: Lanes): Local[] {
@@ -179,8 +182,131 @@ function addBatchNormGrad(mod: ModuleBuilder): void {
   });
 }
 
-/** Adds batch_norm and batch_norm_grad to the module. */
+/**
+ * layer_norm(desc, r0, r1) over rows [r0, r1) of x seen as [rows, d] (core's layerNormDims):
+ * mean and biased variance of each row (two passes, float64 totals), invStd = 1 / sqrt(variance
+ * + eps) in float64, both stored rounded to float32; y = (x - mean) * invStd * scale + bias with
+ * scale and bias (NORM_BIAS; else 0) per column.
+ */
+function addLayerNorm(mod: ModuleBuilder): void {
+  const f = mod.fn('layer_norm', [I32, I32, I32]);
+  const [desc, r0, r1] = f.params as [Local, Local, Local];
+  const d = loadFields(f, desc, LAYER_NORM_FIELDS);
+  const [r, i, px, py] = f.locals(4, I32);
+  const [n, total, mean, inv] = f.locals(4, F64);
+  const sum = new Sum(f);
+  f.set(n, f.double(d.d));
+  f.for(r, r0, r1, 1, () => {
+    f.set(px, f.add(d.x, f.x4(f.mul(r, d.d))));
+    f.set(py, f.add(d.y, f.x4(f.mul(r, d.d))));
+    sum.reset();
+    sum.sweep(i, 0, d.d, (w) => {
+      const l = lanes(f, w);
+      sum.add(l, (k) => l.load(f.add(px, f.x4(i)), k));
+    });
+    sum.total(total);
+    f.set(mean, f.ddiv(total, n));
+    const m = constant(f, f.demote(mean));
+    sum.reset();
+    sum.sweep(i, 0, d.d, (w) => {
+      const l = lanes(f, w);
+      const dev = temps(f, l);
+      dev.forEach((v, k) => f.set(v, l.sub(l.load(f.add(px, f.x4(i)), k), l.of(m))));
+      sum.add(l, (k) => l.mul(dev[k]!, dev[k]!));
+    });
+    sum.total(total);
+    f.set(inv, f.ddiv(f.double(1), f.dsqrt(f.dadd(f.ddiv(total, n), f.promote(f.fromBits(d.epsilon))))));
+    f.fstore(f.add(d.mean, f.x4(r)), f.demote(mean));
+    f.fstore(f.add(d.invStd, f.x4(r)), f.demote(inv));
+    const k = constant(f, f.demote(inv));
+    const pass = (bias: boolean) =>
+      sweep(f, i, 0, d.d, (w) => {
+        const l = lanes(f, w);
+        const at = (p: Local) => f.add(p, f.x4(i));
+        for (let q = 0; q < l.regs; q++) {
+          const v = l.mul(l.mul(l.sub(l.load(at(px), q), l.of(m)), l.of(k)), l.load(at(d.scale), q));
+          l.store(at(py), q, bias ? l.add(v, l.load(at(d.bias), q)) : v);
+        }
+      });
+    f.if(f.and(d.flags, NORM_BIAS), () => pass(true), () => pass(false));
+  });
+}
+
+/**
+ * layer_norm_grad(desc, r0, r1, partial) over rows [r0, r1), with g = dy * scale, xc = x - mean:
+ *   dx = invStd * (g - sum(g) / d - xc * invStd^2 * sum(g xc) / d)
+ * (row sums float64 totals), and this range's float64 column sums of dy * xc * invStd (dscale)
+ * and dy (dbias) into `partial` (2 d float64: dscale's, then dbias's), which the caller adds up
+ * over the threads' ranges.
+ */
+function addLayerNormGrad(mod: ModuleBuilder): void {
+  const f = mod.fn('layer_norm_grad', [I32, I32, I32, I32]);
+  const [desc, r0, r1, partial] = f.params as [Local, Local, Local, Local];
+  const d = loadFields(f, desc, LAYER_NORM_GRAD_FIELDS);
+  const [r, i, px, pdy, pdx, pb] = f.locals(6, I32);
+  const [n, inv, sumG, sumGXc] = f.locals(4, F64);
+  const sG = new Sum(f);
+  const sGXc = new Sum(f);
+  const t = f.local(V128);
+  f.set(n, f.double(d.d));
+  f.memfill(partial, 0, f.shl(d.d, 4));
+  f.set(pb, f.add(partial, f.shl(d.d, 3)));
+  /** partial[at + lane] += the lanes of v (f32x4) in float64: two f64x2 adds at byte offset 8 * column. */
+  const addWide = (base: Local, col: Local, q: number, v: Local) => {
+    const at = f.add(base, f.shl(f.add(col, 4 * q), 3));
+    f.vstore(at, f.vdadd(f.vload(at), f.vpromoteLow(v)));
+    const hi = f.add(base, f.shl(f.add(col, 4 * q + 2), 3));
+    f.vstore(hi, f.vdadd(f.vload(hi), f.vpromoteLow(f.vshuffle(v, v, [2, 3, 2, 3]))));
+  };
+  f.for(r, r0, r1, 1, () => {
+    const row = (p: Local) => f.add(p, f.x4(f.mul(r, d.d)));
+    f.set(px, row(d.x));
+    f.set(pdy, row(d.dy));
+    f.set(pdx, row(d.dx));
+    const mu = constant(f, f.fload(f.add(d.mean, f.x4(r))));
+    f.set(inv, f.promote(f.fload(f.add(d.invStd, f.x4(r)))));
+    sG.reset();
+    sGXc.reset();
+    sG.sweep(i, 0, d.d, (w) => {
+      const l = lanes(f, w);
+      const g = temps(f, l);
+      g.forEach((v, k) => f.set(v, l.mul(l.load(f.add(pdy, f.x4(i)), k), l.load(f.add(d.scale, f.x4(i)), k))));
+      sG.add(l, (k) => g[k]!);
+      sGXc.add(l, (k) => l.mul(g[k]!, l.sub(l.load(f.add(px, f.x4(i)), k), l.of(mu))));
+    }, sGXc);
+    sG.total(sumG);
+    sGXc.total(sumGXc);
+    const k = constant(f, f.demote(inv));
+    const a = constant(f, f.demote(f.ddiv(sumG, n)));
+    const q = constant(f, f.demote(f.ddiv(f.dmul(f.dmul(inv, inv), sumGXc), n)));
+    sweep(f, i, 0, d.d, (w) => {
+      const l = lanes(f, w);
+      const at = (p: Local) => f.add(p, f.x4(i));
+      for (let j = 0; j < l.regs; j++) {
+        const dy = temps(f, l)[0]!;
+        const xc = temps(f, l)[0]!;
+        f.set(dy, l.load(at(pdy), j));
+        f.set(xc, l.sub(l.load(at(px), j), l.of(mu)));
+        l.store(at(pdx), j, l.mul(l.of(k), l.sub(l.sub(l.mul(dy, l.load(at(d.scale), j)), l.of(a)), l.mul(xc, l.of(q)))));
+        if (w === 1) {
+          const ds = f.add(partial, f.shl(i, 3));
+          f.dstore(ds, f.dadd(f.dload(ds), f.promote(f.fmul(f.fmul(dy, xc), k.s))));
+          const db = f.add(pb, f.shl(i, 3));
+          f.dstore(db, f.dadd(f.dload(db), f.promote(dy)));
+        } else {
+          f.set(t, f.vmul(f.vmul(dy, xc), k.v));
+          addWide(partial, i, j, t);
+          addWide(pb, i, j, dy);
+        }
+      }
+    });
+  });
+}
+
+/** Adds batch_norm, batch_norm_grad, layer_norm and layer_norm_grad to the module. */
 export function addNormKernels(mod: ModuleBuilder): void {
   addBatchNorm(mod);
   addBatchNormGrad(mod);
+  addLayerNorm(mod);
+  addLayerNormGrad(mod);
 }

@@ -14,6 +14,8 @@ import type {
   BroadcastCall,
   CopyCall,
   InRangeCall,
+  LayerNormCall,
+  LayerNormGradCall,
   ReduceSumCall,
   SelectCall,
   SgdCall,
@@ -28,7 +30,7 @@ import { TRANSPOSE_FIELDS, type TRANSPOSE_EXPORTS } from './wasm-transpose.js';
 import type { SOFTMAX_EXPORTS } from './wasm-softmax.js';
 import type { UNARY_EXPORTS } from './wasm-unary.js';
 import { IN_RANGE_STRICT_HI, IN_RANGE_STRICT_LO, SGD_DECAY, SGD_FIRST, SGD_MOMENTUM, SGD_NESTEROV, type ELEMENTWISE_EXPORTS } from './wasm-elementwise.js';
-import { BATCH_NORM_FIELDS, BATCH_NORM_GRAD_FIELDS, NORM_RELU, NORM_RELU6, NORM_TRAINING, type NORM_EXPORTS } from './wasm-norm.js';
+import { BATCH_NORM_FIELDS, BATCH_NORM_GRAD_FIELDS, LAYER_NORM_FIELDS, LAYER_NORM_GRAD_FIELDS, NORM_BIAS, NORM_RELU, NORM_RELU6, NORM_TRAINING, type NORM_EXPORTS } from './wasm-norm.js';
 
 export type VectorExport =
   | (typeof NORM_EXPORTS)[number]
@@ -45,6 +47,8 @@ const BATCH_NORM_DESC = 1024;
 const BATCH_NORM_GRAD_DESC = 1152;
 const TRANSPOSE_DESC = 1280;
 const COPY_DESC = 1344;
+const LAYER_NORM_DESC = 1408;
+const LAYER_NORM_GRAD_DESC = 1472;
 
 /**
  * Copies and sums split across threads only at this many times minElementsPerThread: with little
@@ -114,6 +118,38 @@ export class WasmVectorOps implements VectorOps {
       flags: c.training ? NORM_TRAINING : 0, epsilon: f32Bits(c.epsilon),
     });
     this.byChannel('batch_norm_grad', BATCH_NORM_GRAD_DESC, c.channels, c.outer * c.channels * c.inner);
+  }
+
+  layerNorm(c: LayerNormCall): void {
+    const b = (p: number) => 4 * p;
+    this.writeDesc(LAYER_NORM_DESC, LAYER_NORM_FIELDS, {
+      x: b(c.x), y: b(c.y), scale: b(c.scale), bias: c.bias < 0 ? 0 : b(c.bias), mean: b(c.mean), invStd: b(c.invStd),
+      d: c.d, flags: c.bias < 0 ? 0 : NORM_BIAS, epsilon: f32Bits(c.epsilon),
+    });
+    this.byChannel('layer_norm', LAYER_NORM_DESC, c.rows, c.rows * c.d);
+  }
+
+  layerNormGrad(c: LayerNormGradCall): void {
+    const b = (p: number) => 4 * p;
+    const { rows, d } = c;
+    this.writeDesc(LAYER_NORM_GRAD_DESC, LAYER_NORM_GRAD_FIELDS, {
+      x: b(c.x), scale: b(c.scale), mean: b(c.mean), invStd: b(c.invStd), dy: b(c.dy), dx: b(c.dx), d,
+    });
+    const ranges = rows === 0 ? [] : splitRange(rows, this.parts(rows * d, rows), 1);
+    this.run('layer_norm_grad', ranges.map(([r0, r1], t) => [LAYER_NORM_GRAD_DESC, r0, r1, b(c.scratch + t * 4 * d)]));
+    // the threads' float64 column sums, added in float64 and rounded once
+    const wide = new Float64Array(this.memory.buffer, b(c.scratch), ranges.length * 2 * d);
+    const out = new Float32Array(this.memory.buffer);
+    for (let j = 0; j < d; j++) {
+      let ds = 0;
+      let db = 0;
+      for (let t = 0; t < ranges.length; t++) {
+        ds += wide[t * 2 * d + j]!;
+        db += wide[t * 2 * d + d + j]!;
+      }
+      out[c.dscale + j] = ds;
+      out[c.dbias + j] = db;
+    }
   }
 
   select(c: SelectCall): void {

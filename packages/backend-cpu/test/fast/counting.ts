@@ -22,6 +22,8 @@ export function counting(e: Engine): Counted {
   const vector: VectorOps | undefined = v && {
     batchNorm: count('batchNorm', (c) => v.batchNorm(c)),
     batchNormGrad: count('batchNormGrad', (c) => v.batchNormGrad(c)),
+    layerNorm: count('layerNorm', (c) => v.layerNorm(c)),
+    layerNormGrad: count('layerNormGrad', (c) => v.layerNormGrad(c)),
     select: count('select', (c) => v.select(c)),
     inRange: count('inRange', (c) => v.inRange(c)),
     binary: count('binary', (op, a, b, out, n) => v.binary(op, a, b, out, n)),

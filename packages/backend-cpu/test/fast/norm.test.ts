@@ -1,11 +1,11 @@
 /**
- * Conformance of the fast batch_norm and batch_norm_grad kernels against the reference kernels
+ * Conformance of the fast batch_norm, layer_norm and their backward kernels against the reference kernels
  * on every engine (the threaded one splits any problem into channel ranges): training and eval
  * mode, each fused activation, runs of every length class (inner = 1, below 4, not a multiple of
  * 4 or 16, exactly 16, spanning several blocks of the float64-flushed sums), 2-D to 5-D, tiny
  * and MobileNet-sized. Inputs are offset from zero so the mean subtraction matters.
  */
-import { batchNormDims, type BatchNormAttrs } from '@pockengine/core';
+import { batchNormDims, layerNormDims, layerNormStatShape, type BatchNormAttrs, type LayerNormAttrs } from '@pockengine/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFastKernels } from '../../src/fast/index.js';
 import { normKernels } from '../../src/kernels/norm.js';
@@ -128,4 +128,76 @@ describe('fast batch norm kernels match the reference kernels', () => {
       got.forEach((t, i) => expect(t.data, name).toEqual(want[i]!.data));
     }
   });
+});
+
+/**
+ * Layer norm over the trailing axes from `axis` ([rows, d] of core's layerNormDims): d of every
+ * length class (1, below 4, not a multiple of 4 or 16, 16, several flushed sum blocks), BERT's
+ * [4, 32, 256] and a 4-D input normalized over its last two axes; with and without a bias.
+ * dscale and dbias sum over the rows (in float64 per thread, then across threads).
+ */
+const LAYER_CASES: [number[], number][] = [
+  [[1, 1], 1],
+  [[3, 3], 1],
+  [[5, 7], -1],
+  [[2, 3, 16], 2],
+  [[4, 33], 1],
+  [[4, 32, 256], -1],
+  [[2, 5, 6, 7], 2],
+  [[3, 1100], 1],
+  [[70, 19], 1],
+];
+
+describe('fast layer norm kernels match the reference kernels', () => {
+  let cases: EngineCase[] = [];
+  beforeAll(async () => {
+    cases = await engines();
+  });
+  afterAll(() => disposeAll(cases));
+
+  const map = (t: CpuTensor, f: (v: number) => number) => (t.data.forEach((v, i) => (t.data[i] = f(v))), t);
+  for (const [shape, given] of LAYER_CASES)
+    for (const withBias of [true, false])
+      it(`layer_norm and layer_norm_grad ${shape.join('x')} axis ${given}${withBias ? '' : ' (no bias)'}`, () => {
+        // the op's attribute is the non-negative axis (core normalizes ONNX's -1)
+        const axis = (given + shape.length) % shape.length;
+        const { d } = layerNormDims(shape, axis);
+        const norm = shape.slice(axis);
+        const statShape = layerNormStatShape(shape, axis);
+        const x = map(rand(shape, 41), (v) => 2 + 3 * v);
+        const scale = map(rand(norm, 42), (v) => 1 + v);
+        const bias = rand(norm, 43);
+        const dy = rand(shape, 44);
+        const attrs: LayerNormAttrs = { axis, epsilon: 1e-5 };
+        const inputs = withBias ? [x, scale, bias] : [x, scale];
+        const fwd = () => [empty(shape), empty(statShape), empty(statShape)];
+        const want = fwd();
+        normKernels.layer_norm(inputs, want, attrs);
+        const gradIn = [x, scale, want[1]!, want[2]!, dy];
+        const bwd = () => [empty(shape), empty(norm), empty(norm)];
+        const wantGrad = bwd();
+        normKernels.layer_norm_grad(gradIn, wantGrad, attrs);
+        expect(d).toBe(norm.reduce((a, b) => a * b, 1));
+        for (const { name, engine: e } of cases) {
+          const { engine, calls } = counting(e);
+          const kernels = createFastKernels(() => engine);
+          const got = fwd();
+          kernels.layer_norm(inputs, got, attrs);
+          expect(calls.get('layerNorm') ?? 0, `${name} used the fast kernel`).toBe(e.vector ? 1 : 0);
+          expectClose(got[0]!.data, want[0]!.data, ELEMENTWISE, `${name} y`);
+          expectClose(got[1]!.data, want[1]!.data, ROUNDED, `${name} mean`);
+          expectClose(got[2]!.data, want[2]!.data, ROUNDED, `${name} invStd`);
+          const gotGrad = bwd();
+          gotGrad.forEach((t) => t.data.fill(NaN));
+          kernels.layer_norm_grad(gradIn, gotGrad, attrs);
+          expect(calls.get('layerNormGrad') ?? 0, `${name} used the fast kernel`).toBe(e.vector ? 1 : 0);
+          // dx: a few float32 roundings of terms whose sum cancels (g minus its mean): relative to the row's scale
+          expectClose(gotGrad[0]!.data, wantGrad[0]!.data, 2 * ELEMENTWISE, `${name} dx`);
+          // column sums over the rows: the fast kernel's terms are float32 products (a few ulps off each),
+          // and the reference accumulates into its float32 outputs (one rounding per row), so the
+          // channel-sum tolerance of batch_norm_grad
+          expectClose(gotGrad[1]!.data, wantGrad[1]!.data, CHANNEL_SUM, `${name} dscale`);
+          expectClose(gotGrad[2]!.data, wantGrad[2]!.data, CHANNEL_SUM, `${name} dbias`);
+        }
+      });
 });
