@@ -129,16 +129,27 @@ export function conv2dForward(e: Engine, x: CpuTensor, w: CpuTensor, bias: CpuTe
     foldedGemm(e, g, { a: wp, rsA: g.c, csA: 1, rows: g.m, channels: g.c }, xp, yp, flags, bp);
     return store(e, yp, y);
   }
-  const pointwise = isPointwise(g);
-  const col = pointwise ? 0 : e.alloc(ckk * ohw);
-  for (let n = 0; n < g.n; n++)
-    for (let grp = 0; grp < g.groups; grp++) {
-      const xg = xp + (n * g.c + grp * g.cPerGroup) * g.h * g.w;
-      if (!pointwise) e.im2col(im2colCall(g, xg, col));
+  if (isPointwise(g)) {
+    // the input planes are the col matrices: per group, one batched GEMM over the images
+    for (let grp = 0; grp < g.groups; grp++)
       e.gemm({
         m: g.mPerGroup, n: ohw, k: ckk,
         a: wp + grp * g.mPerGroup * ckk, rsA: ckk, csA: 1,
-        b: pointwise ? xg : col, rsB: ohw, csB: 1,
+        b: xp + grp * g.cPerGroup * ohw, rsB: ohw, csB: 1,
+        c: yp + grp * g.mPerGroup * ohw, ldc: ohw,
+        flags, bias: bp + grp * g.mPerGroup,
+        batch: { count: g.n, strideA: 0, strideB: g.c * ohw, strideC: g.m * ohw },
+      });
+    return store(e, yp, y);
+  }
+  const col = e.alloc(ckk * ohw);
+  for (let n = 0; n < g.n; n++)
+    for (let grp = 0; grp < g.groups; grp++) {
+      e.im2col(im2colCall(g, xp + (n * g.c + grp * g.cPerGroup) * g.h * g.w, col));
+      e.gemm({
+        m: g.mPerGroup, n: ohw, k: ckk,
+        a: wp + grp * g.mPerGroup * ckk, rsA: ckk, csA: 1,
+        b: col, rsB: ohw, csB: 1,
         c: yp + (n * g.m + grp * g.mPerGroup) * ohw, ldc: ohw,
         flags, bias: bp + grp * g.mPerGroup,
       });
@@ -167,9 +178,22 @@ export function conv2dGradInput(e: Engine, dy: CpuTensor, w: CpuTensor, dx: CpuT
     foldedGemm(e, g, { a: wp, rsA: 1, csA: g.c, rows: g.c, channels: g.m }, dyp, dxp);
     return store(e, dxp, dx);
   }
-  const pointwise = isPointwise(g);
-  const dxp = pointwise ? place(e, dx) : placeZeroed(e, dx);
-  const col = pointwise ? 0 : e.alloc(ckk * ohw);
+  if (isPointwise(g)) {
+    const dxp = place(e, dx);
+    // W[g]^T: element (i, p) = W[g][p, i]; per group, one batched GEMM over the images
+    for (let grp = 0; grp < g.groups; grp++)
+      e.gemm({
+        m: ckk, n: ohw, k: g.mPerGroup,
+        a: wp + grp * g.mPerGroup * ckk, rsA: 1, csA: ckk,
+        b: dyp + grp * g.mPerGroup * ohw, rsB: ohw, csB: 1,
+        c: dxp + grp * g.cPerGroup * ohw, ldc: ohw,
+        flags: 0, bias: 0,
+        batch: { count: g.n, strideA: 0, strideB: g.m * ohw, strideC: g.c * ohw },
+      });
+    return store(e, dxp, dx);
+  }
+  const dxp = placeZeroed(e, dx);
+  const col = e.alloc(ckk * ohw);
   for (let n = 0; n < g.n; n++)
     for (let grp = 0; grp < g.groups; grp++) {
       const dxg = dxp + (n * g.c + grp * g.cPerGroup) * g.h * g.w;
@@ -178,10 +202,10 @@ export function conv2dGradInput(e: Engine, dy: CpuTensor, w: CpuTensor, dx: CpuT
         m: ckk, n: ohw, k: g.mPerGroup,
         a: wp + grp * g.mPerGroup * ckk, rsA: 1, csA: ckk,
         b: dyp + (n * g.m + grp * g.mPerGroup) * ohw, rsB: ohw, csB: 1,
-        c: pointwise ? dxg : col, ldc: ohw,
+        c: col, ldc: ohw,
         flags: 0, bias: 0,
       });
-      if (!pointwise) e.col2im(im2colCall(g, dxg, col));
+      e.col2im(im2colCall(g, dxg, col));
     }
   store(e, dxp, dx);
 }
@@ -206,17 +230,29 @@ export function conv2dGradWeight(e: Engine, x: CpuTensor, dy: CpuTensor, dw: Cpu
     e.gemm({ m: g.m, n: g.c, k: cols, a: fold(e, dyp, g.n, g.m, ohw), rsA: cols, csA: 1, b: xf, rsB: 1, csB: cols, c: dwp, ldc: g.c, flags: 0, bias: 0 });
     return store(e, dwp, dw);
   }
-  const pointwise = isPointwise(g);
-  const col = pointwise ? 0 : e.alloc(ckk * ohw);
+  if (isPointwise(g)) {
+    // x^T per image: element (p, j) = x[j, p]; per group, dW = sum over the images of dY_n x_n^T
+    // as one batched GEMM whose products add up into dW
+    for (let grp = 0; grp < g.groups; grp++)
+      e.gemm({
+        m: g.mPerGroup, n: ckk, k: ohw,
+        a: dyp + grp * g.mPerGroup * ohw, rsA: ohw, csA: 1,
+        b: xp + grp * g.cPerGroup * ohw, rsB: 1, csB: ohw,
+        c: dwp + grp * g.mPerGroup * ckk, ldc: ckk,
+        flags: 0, bias: 0,
+        batch: { count: g.n, strideA: g.m * ohw, strideB: g.c * ohw, strideC: 0, sum: true },
+      });
+    return store(e, dwp, dw);
+  }
+  const col = e.alloc(ckk * ohw);
   for (let n = 0; n < g.n; n++)
     for (let grp = 0; grp < g.groups; grp++) {
-      const xg = xp + (n * g.c + grp * g.cPerGroup) * g.h * g.w;
-      if (!pointwise) e.im2col(im2colCall(g, xg, col));
+      e.im2col(im2colCall(g, xp + (n * g.c + grp * g.cPerGroup) * g.h * g.w, col));
       // col^T: element (p, j) = col[j, p], so row stride 1 and column stride ohw
       e.gemm({
         m: g.mPerGroup, n: ckk, k: ohw,
         a: dyp + (n * g.m + grp * g.mPerGroup) * ohw, rsA: ohw, csA: 1,
-        b: pointwise ? xg : col, rsB: 1, csB: ohw,
+        b: col, rsB: 1, csB: ohw,
         c: dwp + grp * g.mPerGroup * ckk, ldc: ckk,
         flags: n > 0 ? GEMM_ACCUMULATE : 0, bias: 0,
       });

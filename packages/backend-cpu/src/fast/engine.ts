@@ -26,6 +26,12 @@ export interface GemmCall {
   bias: number;
   /** With GEMM_SCALE: the product is scaled by alpha before it is added (default 1). */
   alpha?: number;
+  /**
+   * A strided batch: `count` products of this shape, the t-th of a + t strideA and b + t strideB
+   * (elements), run as one parallel job (one fork-join for all of them): into c + t strideC, or
+   * with `sum` all added into the one C (strideC unused; flags then only GEMM_ACCUMULATE / GEMM_SCALE).
+   */
+  batch?: { count: number; strideA: number; strideB: number; strideC: number; sum?: boolean };
 }
 
 /** Input and output plane sizes, kernel, strides, dilations and leading pads of a sliding window. */

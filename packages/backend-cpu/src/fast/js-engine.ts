@@ -36,6 +36,20 @@ export class JsEngine implements Engine {
   }
 
   gemm(g: GemmCall): void {
+    if (g.batch) {
+      const { count, strideA, strideB, strideC, sum } = g.batch;
+      if (sum && g.flags & ~(GEMM_ACCUMULATE | GEMM_SCALE)) throw new Error('gemm: a summed batch takes only the accumulate and scale flags');
+      for (let t = 0; t < count; t++)
+        this.gemm({
+          ...g,
+          a: g.a + t * strideA,
+          b: g.b + t * strideB,
+          c: sum ? g.c : g.c + t * strideC,
+          flags: sum && t > 0 ? g.flags | GEMM_ACCUMULATE : g.flags,
+          batch: undefined,
+        });
+      return;
+    }
     const h = this.mem;
     // B as a contiguous k x n matrix, so the inner loop is unit-stride
     let b = h;

@@ -36,14 +36,13 @@ export function matmulForward(e: Engine, a: CpuTensor, b: CpuTensor, out: CpuTen
   } else {
     const aIdx = batchIndex(aBatch, batch);
     const bIdx = batchIndex(bBatch, batch);
-    for (let t = 0; t < count; t++)
-      e.gemm({
-        m, n, k,
-        a: ap + aIdx[t]! * m * k, rsA, csA,
-        b: bp + bIdx[t]! * k * n, rsB, csB,
-        c: cp + t * m * n, ldc: n,
-        flags: 0, bias: 0,
-      });
+    const step = (idx: Int32Array) => (count > 1 ? idx[1]! - idx[0]! : 0);
+    const affine = (idx: Int32Array) => idx.every((v, t) => v === idx[0]! + t * step(idx));
+    const one = (t: number) => ({ m, n, k, a: ap + aIdx[t]! * m * k, rsA, csA, b: bp + bIdx[t]! * k * n, rsB, csB, c: cp + t * m * n, ldc: n, flags: 0, bias: 0 });
+    // matrices at a fixed stride (attention's [B, H, T, D] products, or one operand broadcast):
+    // one batched GEMM, one parallel job
+    if (affine(aIdx) && affine(bIdx)) e.gemm({ ...one(0), batch: { count, strideA: step(aIdx) * m * k, strideB: step(bIdx) * k * n, strideC: m * n } });
+    else for (let t = 0; t < count; t++) e.gemm(one(t));
   }
   store(e, cp, out);
 }

@@ -27,7 +27,7 @@ import { addUnaryKernels, UNARY_EXPORTS } from './wasm-unary.js';
 import { WasmVectorOps } from './wasm-vector-ops.js';
 
 export { splitRange } from './thread-pool.js';
-import { addGemm, GEMM_ACCUMULATE, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS, gemmWorkspaceBytes, type MicroShape } from './wasm-gemm.js';
+import { addGemm, GEMM_ACCUMULATE, GEMM_SCALE, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS, gemmWorkspaceBytes, type MicroShape } from './wasm-gemm.js';
 
 const F32_BITS = new Float32Array(1);
 const I32_BITS = new Int32Array(F32_BITS.buffer);
@@ -253,38 +253,57 @@ export class WasmEngine implements Engine {
   }
 
   gemm(g: GemmCall): void {
-    if (g.m === 0 || g.n === 0) return;
+    const count = g.batch?.count ?? 1;
+    if (g.m === 0 || g.n === 0 || count === 0) return;
+    const { strideA = 0, strideB = 0, strideC = 0, sum = false } = g.batch ?? {};
+    if (sum && g.flags & ~(GEMM_ACCUMULATE | GEMM_SCALE)) throw new Error('gemm: a summed batch takes only the accumulate and scale flags');
+    if (g.k === 0) {
+      if (sum) return this.emptyGemm(g);
+      for (let t = 0; t < count; t++) this.emptyGemm({ ...g, c: g.c + t * strideC });
+      return;
+    }
     // alpha travels as its f32 bits (worker arguments are i32)
     F32_BITS[0] = g.alpha ?? 1;
     const alphaBits = I32_BITS[0]!;
-    if (g.k === 0) return this.emptyGemm(g);
-    const parts = Math.max(1, Math.min(this.threads, Math.floor((g.m * g.n * g.k) / this.split.minMacsPerThread)));
+    const macs = g.m * g.n * g.k;
+    const parts = Math.max(1, Math.min(this.threads, Math.floor((macs * count) / this.split.minMacsPerThread)));
     const { mc, kc, nc } = BLOCKS;
-    const args = (i0: number, i1: number, j0: number, j1: number, slot: number) => {
-      const bias = g.flags & GEMM_ROW_BIAS ? g.bias + i0 : g.flags & GEMM_COL_BIAS ? g.bias + j0 : 0;
-      const a = g.a + i0 * g.rsA;
-      const b = g.b + j0 * g.csB;
-      const c = g.c + i0 * g.ldc + j0;
-      return [i1 - i0, j1 - j0, g.k, a * 4, g.rsA, g.csA, b * 4, g.rsB, g.csB, c * 4, g.ldc, g.flags, bias * 4, WS_BASE + slot * this.wsBytes, mc, kc, nc, alphaBits];
-    };
-    if (parts === 1 || !this.pool) return this.exports.gemm(...args(0, g.m, 0, g.n, 0));
-    // split the wider side (chunks aligned to the register tile) into chunks the threads claim
-    // until none is left (see gemm_tiles); each chunk re-packs the other operand's block, so a
-    // chunk keeps at least a quarter of minMacsPerThread
+    const bias = g.flags & (GEMM_ROW_BIAS | GEMM_COL_BIAS) ? g.bias : 0;
+    const whole = [g.m, g.n, g.k, g.a * 4, g.rsA, g.csA, g.b * 4, g.rsB, g.csB, g.c * 4, g.ldc, g.flags, bias * 4, WS_BASE, mc, kc, nc, alphaBits];
+    if (parts === 1 || !this.pool) {
+      for (let t = 0; t < count; t++) {
+        if (t > 0) {
+          whole[3] += 4 * strideA;
+          whole[6] += 4 * strideB;
+          if (sum) whole[11] |= GEMM_ACCUMULATE;
+          else whole[9] += 4 * strideC;
+        }
+        this.exports.gemm(...whole);
+      }
+      return;
+    }
+    // split each matrix's wider side (chunks aligned to the register tile) into chunks the threads
+    // claim until none is left (see gemm_tiles); a chunk re-packs the other operand's block, so it
+    // keeps at least a quarter of minMacsPerThread
     const byCols = g.n / MICRO.nr >= g.m / MICRO.mr;
     const total = byCols ? g.n : g.m;
     const align = byCols ? MICRO.nr : MICRO.mr;
-    const macs = g.m * g.n * g.k;
-    const chunks = Math.max(parts, Math.min(parts * CHUNKS_PER_THREAD, Math.floor((4 * macs) / this.split.minMacsPerThread), Math.ceil(total / align)));
-    const chunk = Math.ceil(Math.ceil(total / chunks) / align) * align;
+    const most = Math.ceil(total / align);
+    // a summed batch's chunks each run all `count` products
+    const matrices = sum ? 1 : count;
+    const chunkMacs = sum ? macs * count : macs;
+    const perMatrix = Math.max(
+      Math.min(Math.ceil(parts / matrices), most),
+      Math.min(Math.ceil((parts * CHUNKS_PER_THREAD) / matrices), Math.floor((4 * chunkMacs) / this.split.minMacsPerThread), most),
+    );
+    const chunk = Math.ceil(Math.ceil(total / Math.max(1, perMatrix)) / align) * align;
     new Int32Array(this.memory.buffer, GEMM_COUNTER, 1)[0] = 0;
-    const whole = args(0, g.m, 0, g.n, 0);
     this.run(
       'gemm_tiles',
       Array.from({ length: parts }, (_, slot) => {
         const t = whole.slice();
         t[13] = WS_BASE + slot * this.wsBytes;
-        t.push(GEMM_COUNTER, chunk, byCols ? 1 : 0);
+        t.push(GEMM_COUNTER, chunk, byCols ? 1 : 0, count, strideA, strideB, strideC, sum ? 1 : 0);
         return t;
       }),
     );

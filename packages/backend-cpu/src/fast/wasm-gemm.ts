@@ -313,38 +313,76 @@ export function addGemm(mod: ModuleBuilder, s: MicroShape, shared = false): void
 }
 
 /**
- * Adds `gemm_tiles(...gemm's 18 arguments, counter, chunk, byCols)` for shared memories: every
- * thread of a fork-join calls it with the same arguments (its own workspace) and claims chunks of
- * `chunk` columns (byCols) or rows of C with an atomic add on the i32 at `counter` (zeroed by the
- * caller) until none is left. Threads that start late (a worker woken from sleep) or run slow (a
- * little core, a descheduled vCPU) take fewer chunks, so no thread waits on a fixed half.
+ * Adds `gemm_tiles(...gemm's 18 arguments, counter, chunk, byCols, count, strideA, strideB,
+ * strideC, sum)` for shared memories: every thread of a fork-join calls it with the same
+ * arguments (its own workspace) and claims chunks of `chunk` columns (byCols) or rows of C with
+ * an atomic add on the i32 at `counter` (zeroed by the caller) until none is left. Threads that
+ * start late (a worker woken from sleep) or run slow (a little core, a descheduled vCPU) take
+ * fewer chunks, so no thread waits on a fixed half.
+ *
+ * `count` > 1 is a strided batch of such products (the t-th reads a + t strideA and
+ * b + t strideB, strides in elements) in the same fork-join. With sum = 0 the t-th writes its
+ * own C at c + t strideC, and every matrix's chunks are claimed from the one counter; with
+ * sum = 1 they add up into one C (a conv's weight gradient over the images: C = sum_t A_t B_t):
+ * a chunk is claimed once and its thread runs the whole batch on it, accumulating after the
+ * first product (flags may then only hold GEMM_ACCUMULATE and GEMM_SCALE).
  */
 function addGemmTiles(mod: ModuleBuilder, gemm: Fn): void {
-  const f = mod.fn('gemm_tiles', Array<typeof I32>(21).fill(I32));
-  const [m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, flags, bias, ws, MC, KC, NC, alpha, counter, chunk, byCols] = f.params as Local[] as [
-    Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
-  ];
-  const [total, start, len, go] = f.locals(4, I32);
+  const f = mod.fn('gemm_tiles', Array<typeof I32>(26).fill(I32));
+  const [m, n, k, a0, rsA, csA, b0, rsB, csB, c0, ldc, flags, bias, ws, MC, KC, NC, alpha, counter, chunk, byCols, count, strideA, strideB, strideC, sum] =
+    f.params as Local[] as [
+      Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
+      Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
+    ];
+  const [total, per, claim, mat, start, len, go, a, b, c, i, t, fl] = f.locals(13, I32);
   f.set(total, f.select(n, m, byCols));
+  // chunks per matrix
+  f.set(per, f.div(f.sub(f.add(total, chunk), 1), chunk));
   f.set(go, 1);
-  // a block/loop whose exit is the `go` flag: claim, run, repeat
-  const claim = () => {
-    f.set(start, f.mul(f.atomicAdd(counter, 1), chunk));
-    f.if(f.ge(start, total), () => f.set(go, 0), () => {
-      f.set(len, f.min(chunk, f.sub(total, start)));
-      f.if(
-        byCols,
-        () =>
-          f.call(gemm, m, len, k, a, rsA, csA, f.add(b, f.shl(f.mul(start, csB), 2)), rsB, csB, f.add(c, f.shl(start, 2)), ldc, flags,
-            f.select(f.add(bias, f.shl(start, 2)), bias, f.and(flags, GEMM_COL_BIAS)), ws, MC, KC, NC, alpha),
-        () =>
-          f.call(gemm, len, n, k, f.add(a, f.shl(f.mul(start, rsA), 2)), rsA, csA, b, rsB, csB, f.add(c, f.shl(f.mul(start, ldc), 2)), ldc, flags,
-            f.select(f.add(bias, f.shl(start, 2)), bias, f.and(flags, GEMM_ROW_BIAS)), ws, MC, KC, NC, alpha),
-      );
-    });
+  /** The chunk [start, start + len) of product `mat` into C at c. */
+  const run = (fl: Ex) =>
+    f.if(
+      byCols,
+      () =>
+        f.call(gemm, m, len, k, a, rsA, csA, f.add(b, f.shl(f.mul(start, csB), 2)), rsB, csB, f.add(c, f.shl(start, 2)), ldc, fl,
+          f.select(f.add(bias, f.shl(start, 2)), bias, f.and(flags, GEMM_COL_BIAS)), ws, MC, KC, NC, alpha),
+      () =>
+        f.call(gemm, len, n, k, f.add(a, f.shl(f.mul(start, rsA), 2)), rsA, csA, b, rsB, csB, f.add(c, f.shl(f.mul(start, ldc), 2)), ldc, fl,
+          f.select(f.add(bias, f.shl(start, 2)), bias, f.and(flags, GEMM_ROW_BIAS)), ws, MC, KC, NC, alpha),
+    );
+  const operands = (at: Local) => {
+    f.set(a, f.add(a0, f.shl(f.mul(at, strideA), 2)));
+    f.set(b, f.add(b0, f.shl(f.mul(at, strideB), 2)));
   };
-  const i = f.local(I32);
-  f.for(i, 0, go, 0, claim);
+  const body = () => {
+    f.set(claim, f.atomicAdd(counter, 1));
+    f.if(f.ge(claim, f.select(per, f.mul(per, count), sum)), () => f.set(go, 0), () =>
+      f.if(
+        sum,
+        () => {
+          f.set(start, f.mul(claim, chunk));
+          f.set(len, f.min(chunk, f.sub(total, start)));
+          f.set(c, c0);
+          f.set(fl, flags);
+          f.for(t, 0, count, 1, () => {
+            operands(t);
+            run(fl);
+            f.set(fl, f.or(flags, GEMM_ACCUMULATE));
+          });
+        },
+        () => {
+          f.set(mat, f.div(claim, per));
+          f.set(start, f.mul(f.sub(claim, f.mul(mat, per)), chunk));
+          f.set(len, f.min(chunk, f.sub(total, start)));
+          operands(mat);
+          f.set(c, f.add(c0, f.shl(f.mul(mat, strideC), 2)));
+          run(flags);
+        },
+      ),
+    );
+  };
+  // loops while `go` is 1 (i stays 0)
+  f.for(i, 0, go, 0, body);
 }
 
 /**

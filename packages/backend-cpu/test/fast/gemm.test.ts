@@ -116,6 +116,54 @@ describe('fast GEMM primitive', () => {
     }
   });
 
+  /** Strided batches: separate outputs (with an epilogue) and products summed into one C, shapes below and above the tiles. */
+  const BATCHES: { count: number; m: number; n: number; k: number; transB?: boolean; flags: number; sum?: boolean; gap?: number }[] = [
+    { count: 3, m: 5, n: 9, k: 4, flags: GEMM_ROW_BIAS | GEMM_RELU },
+    { count: 8, m: 16, n: 40, k: 24, transB: true, flags: GEMM_COL_BIAS },
+    { count: 2, m: 70, n: 130, k: 33, flags: 0, gap: 7 },
+    { count: 4, m: 6, n: 10, k: 12, flags: 0, sum: true },
+    { count: 8, m: 24, n: 36, k: 50, transB: true, flags: GEMM_ACCUMULATE, sum: true },
+    { count: 1, m: 9, n: 17, k: 5, flags: 0, sum: true },
+  ];
+  for (const bc of BATCHES)
+    it(`a strided batch of ${bc.count} ${bc.m}x${bc.n}x${bc.k}${bc.sum ? ' summed into one C' : ''} flags=${bc.flags}`, () => {
+      const gap = bc.gap ?? 0;
+      const sizeA = bc.m * bc.k + gap;
+      const sizeB = bc.k * bc.n + gap;
+      const sizeC = bc.m * bc.n + gap;
+      const A = rand([bc.count * sizeA], 11).data;
+      const B = rand([bc.count * sizeB], 12).data;
+      const C0 = rand([bc.count * sizeC], 13).data;
+      const bias = rand([Math.max(bc.m, bc.n)], 14).data;
+      const shape = { m: bc.m, n: bc.n, k: bc.k, rsA: bc.k, csA: 1, rsB: bc.transB ? 1 : bc.n, csB: bc.transB ? bc.k : 1, ldc: bc.n, flags: bc.flags };
+      // expected: the products one by one (summed ones accumulate into the first C)
+      const want = Float64Array.from(C0);
+      for (let t = 0; t < bc.count; t++) {
+        const at = bc.sum ? 0 : t * sizeC;
+        const flags = bc.sum && t > 0 ? bc.flags | GEMM_ACCUMULATE : bc.flags;
+        const one = naive({ ...shape, flags, a: 0, b: 0, c: 0, bias: 0 }, A.subarray(t * sizeA), B.subarray(t * sizeB), want.subarray(at), bias);
+        want.set(one, at);
+      }
+      for (const { name, engine: e } of cases) {
+        e.reset();
+        const g: GemmCall = {
+          ...shape, a: put(e, A), b: put(e, B), c: put(e, C0), bias: put(e, bias),
+          batch: { count: bc.count, strideA: sizeA, strideB: sizeB, strideC: bc.sum ? 0 : sizeC, sum: bc.sum },
+        };
+        e.gemm(g);
+        const got = Float64Array.from(e.heap().subarray(g.c, g.c + bc.count * sizeC));
+        expectClose(got, want, bc.count * bc.k + 2, `${name} batch`);
+      }
+    });
+
+  it('a summed batch rejects epilogue flags other than accumulate and scale', () => {
+    for (const { name, engine: e } of cases) {
+      e.reset();
+      const a = put(e, [1, 2]);
+      expect(() => e.gemm({ m: 1, n: 1, k: 1, a, rsA: 1, csA: 1, b: a, rsB: 1, csB: 1, c: e.alloc(1), ldc: 1, flags: GEMM_RELU, bias: 0, batch: { count: 2, strideA: 1, strideB: 1, strideC: 0, sum: true } }), name).toThrow(/summed batch/);
+    }
+  });
+
   it('relu keeps NaN (PyTorch semantics) and relu6 clamps to [0, 6]', () => {
     for (const { name, engine: e } of cases) {
       e.reset();
