@@ -3,7 +3,9 @@
  * import anywhere would fail the bundle) and executed in headless Chromium, where an MLP is
  * compiled and trained with the reference kernels, with the WASM-SIMD ones, and (the page served
  * with COOP/COEP headers, so cross-origin isolated) with the threaded engine: Web Workers over
- * shared WASM memory holding the program's buffers.
+ * shared WASM memory holding the program's buffers; a wider model (GEMMs split across the
+ * workers by an atomic chunk counter, a batched matmul, layer norm) must follow the reference
+ * kernels' losses there.
  * Needs Debian's `chromium` (.ci/run installs it); elsewhere the test is skipped, saying why.
  */
 import { execFile } from 'node:child_process';
@@ -76,6 +78,8 @@ describe('in a browser', () => {
       reference?: number[];
       wasm?: number[];
       threaded?: number[];
+      wideReference?: number[];
+      wideThreaded?: number[];
       isolated?: boolean;
       zeroCopy?: boolean;
       threads?: { engine: string; threads: number; sharedMemory: boolean };
@@ -89,5 +93,11 @@ describe('in a browser', () => {
       expect(losses).toHaveLength(40);
       expect(losses.at(-1)!).toBeLessThan(0.1 * losses[0]!);
     }
+    // the threaded fast kernels (split and batched GEMMs, layer norm) follow the reference kernels'
+    // trajectory: float32 rounding differences only
+    expect(r.wideThreaded).toHaveLength(6);
+    expect(r.wideReference).toHaveLength(6);
+    r.wideThreaded!.forEach((l, i) => expect(Math.abs(l - r.wideReference![i]!), `step ${i}: ${l} vs ${r.wideReference![i]}`).toBeLessThan(1e-4 * Math.abs(r.wideReference![i]!)));
+    expect(r.wideThreaded!.at(-1)!).toBeLessThan(r.wideThreaded![0]!);
   });
 });

@@ -1,5 +1,6 @@
 // Runs in headless Chromium (see browser.test.ts): core + backend-cpu, bundled for the browser,
-// compile and train an MLP with the reference kernels and with the WASM-SIMD ones.
+// compile and train an MLP with the reference kernels and with the WASM-SIMD ones, and a wider
+// model (split GEMMs, a batched matmul, layer norm) on the threaded engine against the reference.
 import { GraphBuilder, compileTraining, nn, rng, tensor } from '@pockengine/core';
 import { CPU_KERNELS, CpuBackend, FAST_KERNELS, fastHeap, initFastKernels } from '@pockengine/backend-cpu';
 
@@ -25,10 +26,37 @@ function run(kernels: ConstructorParameters<typeof CpuBackend>[0], opts: Constru
   return losses;
 }
 
+/**
+ * A wider model whose GEMMs are large enough to split across threads (gemm_tiles' chunk counter,
+ * a batched matmul) with a layer norm between: 6 steps of losses, to compare between kernel sets.
+ */
+function runWide(kernels: ConstructorParameters<typeof CpuBackend>[0], opts: ConstructorParameters<typeof CpuBackend>[1] = {}): number[] {
+  const b = new GraphBuilder('wide');
+  const x = b.input('x', 'float32', [128, 128]);
+  // 128 x 128 x 512: 8M multiply-adds, split across the threads
+  const h = nn.dense(b, x, 512, 'fc1', { activation: 'relu', seed: 4 });
+  const scale = b.param('ln.scale', tensor('float32', [512], new Float32Array(512).fill(1)));
+  const shift = b.param('ln.bias', tensor('float32', [512], new Float32Array(512)));
+  const [n] = b.op('layer_norm', [h, scale, shift], { axis: 1, epsilon: 1e-5 });
+  // a batched matmul [4, 32, 512] x [4, 512, 64] (4M multiply-adds, affine batch indices: one batched GEMM)
+  const wr = rng(7);
+  const w3 = b.param('mix', tensor('float32', [4, 512, 64], Float32Array.from({ length: 4 * 512 * 64 }, () => (wr() - 0.5) * 0.1)));
+  const mixed = b.reshape(b.matmul(b.reshape(n!, [4, 32, 512]), w3), [128, 64]);
+  b.output('logits', b.add(nn.dense(b, n!, 4, 'fc2', { seed: 5 }), nn.dense(b, mixed, 4, 'fc3', { seed: 8 })));
+  const prog = compileTraining(b.build(), { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'sgd', lr: 0.05 } }, new CpuBackend(kernels, opts));
+  const r = rng(6);
+  const xs = Float32Array.from({ length: 128 * 128 }, () => r() - 0.5);
+  const feeds = { x: tensor('float32', [128, 128], xs), labels: tensor('int64', [128], Array.from({ length: 128 }, (_, i) => i % 4)) };
+  const losses: number[] = [];
+  for (let s = 0; s < 6; s++) void prog.step(feeds).then((o) => losses.push(Number(o.loss!.data[0])));
+  return losses;
+}
+
 async function main() {
   const out: Record<string, unknown> = { userAgent: navigator.userAgent };
   try {
     out.reference = run(CPU_KERNELS);
+    out.wideReference = runWide(CPU_KERNELS);
     out.wasm = run([{ name: 'js', kernels: CPU_KERNELS }, { name: 'wasm-simd', kernels: FAST_KERNELS }]);
     // on a cross-origin-isolated page: Web Workers over shared WASM memory, program buffers in the heap
     out.isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
@@ -36,6 +64,7 @@ async function main() {
       out.threads = await initFastKernels({ threads: 2 });
       out.zeroCopy = fastHeap() !== undefined;
       out.threaded = run([{ name: 'js', kernels: CPU_KERNELS }, { name: 'wasm-simd', kernels: FAST_KERNELS }], { heap: fastHeap() });
+      out.wideThreaded = runWide({ ...CPU_KERNELS, ...FAST_KERNELS }, { heap: fastHeap() });
     }
   } catch (e) {
     out.error = String((e as Error).stack ?? e);
