@@ -8,20 +8,59 @@ import type { CpuTensor } from '../tensor.js';
 import { load, loadBytes, place, placeBytes, store, storeBytes, type ArithmeticOp, type Engine, type VectorOps } from './engine.js';
 
 /** where forms the fast kernel handles: a bool condition and `a` of out's length, `b` of out's length or a scalar. */
-export function whereIsFast(cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: CpuTensor): boolean {
+/**
+ * How where's operands map onto out: each is out-sized, one element (a or b only), or a
+ * trailing block repeated over out's leading axes (its shape, leading 1s dropped, is a suffix of
+ * out's: a [1, 1, T, T] attention mask over [B, H, T, T]); blocks of several operands must be the
+ * same size. `period` is that block's length (out's length when there is none); null when the
+ * fast kernel does not apply.
+ */
+export function whereLayout(cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: CpuTensor): { period: number } | null {
   const n = out.data.length;
-  return cond.dtype === 'bool' && cond.data.length === n && a.data.length === n && (b.data.length === n || b.data.length === 1);
+  if (cond.dtype !== 'bool') return null;
+  let period = n;
+  const fits = (t: CpuTensor, scalarOk: boolean): boolean => {
+    const len = t.data.length;
+    if (len === n) return true;
+    if (len === 1 && scalarOk) return true;
+    let lead = 0;
+    while (lead < t.shape.length && t.shape[lead] === 1) lead++;
+    const block = t.shape.slice(lead);
+    const suffix = out.shape.slice(out.shape.length - block.length);
+    if (len === 0 || block.length === 0 || block.some((d, i) => d !== suffix[i])) return false;
+    if (period !== n && period !== len) return false;
+    period = len;
+    return true;
+  };
+  if (!(fits(cond, false) && fits(a, true) && fits(b, true))) return null;
+  // a full condition advances by `period` bytes per repetition: select takes it at a float offset
+  if (cond.data.length === n && period !== n && period % 4 !== 0) return null;
+  return { period };
 }
 
-/** out = cond ? a : b (see whereIsFast). */
-export function whereForward(e: Engine, v: VectorOps, cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: CpuTensor): void {
+/** out = cond ? a : b (see whereLayout): one select per repetition of the broadcast block. */
+export function whereForward(e: Engine, v: VectorOps, cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: CpuTensor, period: number): void {
   const n = out.data.length;
+  if (n === 0) return;
   e.reset();
   const cp = loadBytes(e, cond);
   const ap = load(e, a);
   const bp = load(e, b);
   const op = place(e, out);
-  v.select({ cond: cp, a: ap, b: bp, out: op, n, scalarB: b.data.length !== n });
+  const scalarA = a.data.length === 1 && n !== 1;
+  const scalarB = b.data.length === 1 && n !== 1;
+  // a full operand advances with the output; a block operand restarts every period (cond's bytes: 4 per float offset)
+  const step = (t: CpuTensor, full: number) => (t.data.length === n ? full : 0);
+  for (let r = 0; r < n / period; r++)
+    v.select({
+      cond: cp + step(cond, (r * period) / 4),
+      a: ap + (scalarA ? 0 : step(a, r * period)),
+      b: bp + (scalarB ? 0 : step(b, r * period)),
+      out: op + r * period,
+      n: period,
+      scalarA,
+      scalarB,
+    });
   store(e, op, out);
 }
 

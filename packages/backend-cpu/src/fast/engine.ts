@@ -153,6 +153,8 @@ export interface SelectCall {
   b: number;
   out: number;
   n: number;
+  /** a (b) is one element, used for every i. */
+  scalarA?: boolean;
   scalarB: boolean;
 }
 

@@ -23,7 +23,7 @@ import type { CpuTensor } from '../tensor.js';
 import { broadcastForm, broadcastForward } from './broadcast.js';
 import { conv2dForward, conv2dGradInput, conv2dGradWeight } from './conv.js';
 import { concatMoves, expandMoves, runMoves, sliceGradMoves, sliceMoves, splitMoves, type Move } from './copy.js';
-import { binaryForward, binaryIsFast, inRangeForward, whereForward, whereIsFast } from './elementwise.js';
+import { binaryForward, binaryIsFast, inRangeForward, whereForward, whereLayout } from './elementwise.js';
 import { HeapExhausted, type ArithmeticOp, type Engine, type UnaryOp, type VectorOps } from './engine.js';
 import { crossEntropyForward, crossEntropyGrad, crossEntropyRows, softmaxLastAxis } from './loss.js';
 import { matmulForward, matmulSgdUpdate } from './matmul.js';
@@ -125,8 +125,9 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
       const [cond, a, b] = inputs as [CpuTensor, CpuTensor, CpuTensor];
       const out = outputs[0]!;
       const ref = reference('where')(inputs, outputs, attrs);
-      if (!whereIsFast(cond, a, b, out)) return ref();
-      vectorGuarded([a, b, out], (e, v) => whereForward(e, v, cond, a, b, out), ref);
+      const layout = whereLayout(cond, a, b, out);
+      if (!layout) return ref();
+      vectorGuarded([a, b, out], (e, v) => whereForward(e, v, cond, a, b, out, layout.period), ref);
     },
     // the output is bool: only the input is checked
     in_range: (inputs, outputs, attrs) =>

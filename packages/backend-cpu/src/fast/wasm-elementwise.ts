@@ -36,20 +36,29 @@ function dispatch(f: Fn, key: Ex, variants: readonly number[], variant: (v: numb
   f.if(f.eq(key, v!), () => variant(v!), () => dispatch(f, key, rest, variant));
 }
 
+/** select's flags: b (a) is one element, used for every i. */
+export const SELECT_SCALAR_B = 1;
+export const SELECT_SCALAR_A = 2;
+
 /**
- * select(cond, a, b, out, start, end, scalarB): out[i] = cond[i] ? a[i] : b[i], or b[0] when
- * scalarB (the masked gradient where(mask, dy, 0)). Branch-free: 16 condition bytes become four
- * lane masks (compare with zero, sign-extend twice) for v128.bitselect; values are moved as bits.
+ * select(cond, a, b, out, start, end, flags): out[i] = cond[i] ? a[i] : b[i], with a[0] / b[0]
+ * for a scalar a / b (SELECT_SCALAR_A / _B: the masked gradient where(mask, dy, 0), a masked
+ * fill where(mask, -inf, x)). Branch-free: 16 condition bytes become four lane masks (compare
+ * with zero, sign-extend twice) for v128.bitselect; values are moved as bits.
  */
 function addSelect(mod: ModuleBuilder): void {
   const f = mod.fn('select', [I32, I32, I32, I32, I32, I32, I32]);
-  const [cond, a, b, out, start, end, scalarB] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local];
+  const [cond, a, b, out, start, end, flags] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local];
   const i = f.local(I32);
-  const [m, lo, hi, bv] = f.locals(4, V128);
-  const bs = f.local(I32);
+  const [m, lo, hi, av, bv] = f.locals(5, V128);
+  const [as, bs] = f.locals(2, I32);
   const at = (p: Local) => f.add(p, f.x4(i));
-  const loop = (scalar: boolean) => {
-    if (scalar) {
+  const loop = (scalarA: boolean, scalarB: boolean) => {
+    if (scalarA) {
+      f.set(as, f.iload(a));
+      f.set(av, f.vsplatLoad(a));
+    }
+    if (scalarB) {
       f.set(bs, f.iload(b));
       f.set(bv, f.vsplatLoad(b));
     }
@@ -59,17 +68,23 @@ function addSelect(mod: ModuleBuilder): void {
       start,
       end,
       (w) => {
-        if (w === 1) return f.istore(at(out), f.select(f.iload(at(a)), scalar ? bs : f.iload(at(b)), f.load8(f.add(cond, i))));
+        if (w === 1) return f.istore(at(out), f.select(scalarA ? as : f.iload(at(a)), scalarB ? bs : f.iload(at(b)), f.load8(f.add(cond, i))));
         f.set(m, f.vbytesNe(f.vload(f.add(cond, i)), f.vzero()));
         f.set(lo, f.vextendBytesLow(m));
         f.set(hi, f.vextendBytesHigh(m));
         const masks = [f.vextendShortsLow(lo), f.vextendShortsHigh(lo), f.vextendShortsLow(hi), f.vextendShortsHigh(hi)];
-        masks.forEach((mask, r) => f.vstore(at(out), f.vbitselect(f.vload(at(a), 16 * r), scalar ? bv : f.vload(at(b), 16 * r), mask), 16 * r));
+        masks.forEach((mask, r) =>
+          f.vstore(at(out), f.vbitselect(scalarA ? av : f.vload(at(a), 16 * r), scalarB ? bv : f.vload(at(b), 16 * r), mask), 16 * r),
+        );
       },
       [16, 1],
     );
   };
-  f.if(scalarB, () => loop(true), () => loop(false));
+  f.if(
+    f.and(flags, SELECT_SCALAR_A),
+    () => f.if(f.and(flags, SELECT_SCALAR_B), () => loop(true, true), () => loop(true, false)),
+    () => f.if(f.and(flags, SELECT_SCALAR_B), () => loop(false, true), () => loop(false, false)),
+  );
 }
 
 /**
