@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, PockError, findBlocks, globToRegExp, groupKey, lastBlocksScheme, nn, parseScheme, resolveScheme, tensor } from '../src/index.js';
+import { GraphBuilder, PockError, compileTrainingGraph, findBlocks, globToRegExp, groupKey, lastBlocksScheme, lowerToPlan, nn, parseScheme, resolveScheme, searchScheme, tensor } from '../src/index.js';
 
 describe('scheme parsing and globs', () => {
   it('matches globs with *, ?, classes and alternatives', () => {
@@ -64,5 +64,28 @@ describe('blocks', () => {
     expect(trained.filter((n) => n.startsWith('blocks.0'))).toEqual([]);
     expect(trained).toContain('blocks.1.fc1.weight');
     expect(trained).toContain('head.weight');
+  });
+});
+
+describe('budget search', () => {
+  it('measures its floor (nothing trained) with the same compile pipeline as the schemes it compares', () => {
+    // nn.Linear as PyTorch exports it: matmul(x, Transpose(W)); compiled, the frozen transposes
+    // fold away, so the raw model's plan would overstate what training nothing costs
+    const b = new GraphBuilder('m');
+    const x = b.input('x', 'float32', [8, 64]);
+    let h = x;
+    for (let i = 0; i < 3; i++) {
+      const w = b.param(`l${i}.weight`, tensor('float32', [64, 64], new Float32Array(64 * 64).fill(0.01)));
+      h = b.matmul(h, b.transpose(w, [1, 0]));
+    }
+    b.output('logits', h);
+    const g = b.build();
+    const opts = { loss: { kind: 'cross-entropy' as const }, optimizer: { kind: 'sgd' as const, lr: 0.1 } };
+    const inference = lowerToPlan(compileTrainingGraph(g, { ...opts, trainable: [] }).graph).memory.peakBytes;
+    expect(lowerToPlan(g).memory.peakBytes).toBeGreaterThan(inference);
+    const contribution = new Map(['l0.weight', 'l1.weight', 'l2.weight'].map((n, i) => [n, i + 1]));
+    const r = searchScheme(g, { ...opts, budgetBytes: inference, contribution });
+    expect(r.peakBytes).toBeLessThanOrEqual(inference);
+    expect(() => searchScheme(g, { ...opts, budgetBytes: inference - 1, contribution })).toThrow(/even inference needs/);
   });
 });

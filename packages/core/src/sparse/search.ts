@@ -98,8 +98,9 @@ export function searchScheme(model: Graph, opts: SearchOptions): SearchResult {
   const peakOf = (lv: ReadonlyMap<string, Level>): number => {
     compiled++;
     const scheme = schemeFromLevels(units, lv);
-    if (scheme.rules.length === 0) return lowerToPlan(model).memory.peakBytes;
-    const { graph } = compileTrainingGraph(model, { ...opts, scheme });
+    // nothing trained: the same compile pipeline (loss, folded frozen weights, micro-batching) with
+    // an empty trainable set, so the floor is measured like every scheme it is compared with
+    const { graph } = compileTrainingGraph(model, scheme.rules.length === 0 ? { ...opts, scheme: undefined, trainable: [] } : { ...opts, scheme });
     return lowerToPlan(graph).memory.peakBytes;
   };
   let peak = peakOf(levels);
