@@ -14,7 +14,7 @@
  */
 import { F32, F64, I32, Local, ModuleBuilder, V128, type Fn } from './wasm-builder.js';
 import { loadFields, type Fields } from './wasm-conv.js';
-import { constant, lanes, Sum, sweep, type Lanes, type Pair } from './wasm-lanes.js';
+import { constant, lanes, Sum, sweep, type Lanes, type Pair, type Width } from './wasm-lanes.js';
 
 /** Descriptor fields: byte pointers, layout, NORM_* flags and epsilon's float32 bits. */
 export const BATCH_NORM_FIELDS = ['x', 'y', 'scale', 'bias', 'mean', 'variance', 'outer', 'channels', 'inner', 'flags', 'epsilon'] as const;
@@ -64,6 +64,29 @@ function affineBlock(f: Fn, l: Lanes, px: Local, py: Local, i: Local, mean: Pair
 }
 
 /**
+ * Two-pass statistics of the elements `each` sweeps (x at px + 4 i; `each` runs `sum.sweep`s):
+ * their mean into the f64 `mean`, then the sum of squared deviations from it into `total`.
+ */
+function twoPass(f: Fn, sum: Sum, each: (body: (w: Width) => void) => void, px: Local, i: Local, n: Local, mean: Local, total: Local): void {
+  sum.reset();
+  each((w) => {
+    const l = lanes(f, w);
+    sum.add(l, (k) => l.load(f.add(px, f.x4(i)), k));
+  });
+  sum.total(total);
+  f.set(mean, f.ddiv(total, n));
+  const m = constant(f, f.demote(mean));
+  sum.reset();
+  each((w) => {
+    const l = lanes(f, w);
+    const dev = temps(f, l);
+    dev.forEach((v, k) => f.set(v, l.sub(l.load(f.add(px, f.x4(i)), k), l.of(m))));
+    sum.add(l, (k) => l.mul(dev[k]!, dev[k]!));
+  });
+  sum.total(total);
+}
+
+/**
  * batch_norm(desc, c0, c1), per channel c: training: mean, biased variance -> mean[c],
  * variance[c]; eval: read them. Then y = act((x - mean) * k + bias) with
  * k = scale / sqrt(variance + eps). Per-channel scalars are float64 like the reference's; the
@@ -84,26 +107,7 @@ function addBatchNorm(mod: ModuleBuilder): void {
     f.if(
       f.and(d.flags, NORM_TRAINING),
       () => {
-        sum.reset();
-        eachRun(f, d, c, [[d.x, px]], () =>
-          sum.sweep(i, 0, d.inner, (w) => {
-            const l = lanes(f, w);
-            sum.add(l, (r) => l.load(f.add(px, f.x4(i)), r));
-          }),
-        );
-        sum.total(total);
-        f.set(mean, f.ddiv(total, n));
-        const m = constant(f, f.demote(mean));
-        sum.reset();
-        eachRun(f, d, c, [[d.x, px]], () =>
-          sum.sweep(i, 0, d.inner, (w) => {
-            const l = lanes(f, w);
-            const dev = temps(f, l);
-            dev.forEach((v, r) => f.set(v, l.sub(l.load(f.add(px, f.x4(i)), r), l.of(m))));
-            sum.add(l, (r) => l.mul(dev[r]!, dev[r]!));
-          }),
-        );
-        sum.total(total);
+        twoPass(f, sum, (body) => eachRun(f, d, c, [[d.x, px]], () => sum.sweep(i, 0, d.inner, body)), px, i, n, mean, total);
         f.set(variance, f.ddiv(total, n));
         f.fstore(chan(d.mean), f.demote(mean));
         f.fstore(chan(d.variance), f.demote(variance));
@@ -199,25 +203,11 @@ function addLayerNorm(mod: ModuleBuilder): void {
   f.for(r, r0, r1, 1, () => {
     f.set(px, f.add(d.x, f.x4(f.mul(r, d.d))));
     f.set(py, f.add(d.y, f.x4(f.mul(r, d.d))));
-    sum.reset();
-    sum.sweep(i, 0, d.d, (w) => {
-      const l = lanes(f, w);
-      sum.add(l, (k) => l.load(f.add(px, f.x4(i)), k));
-    });
-    sum.total(total);
-    f.set(mean, f.ddiv(total, n));
-    const m = constant(f, f.demote(mean));
-    sum.reset();
-    sum.sweep(i, 0, d.d, (w) => {
-      const l = lanes(f, w);
-      const dev = temps(f, l);
-      dev.forEach((v, k) => f.set(v, l.sub(l.load(f.add(px, f.x4(i)), k), l.of(m))));
-      sum.add(l, (k) => l.mul(dev[k]!, dev[k]!));
-    });
-    sum.total(total);
+    twoPass(f, sum, (body) => sum.sweep(i, 0, d.d, body), px, i, n, mean, total);
     f.set(inv, f.ddiv(f.double(1), f.dsqrt(f.dadd(f.ddiv(total, n), f.promote(f.fromBits(d.epsilon))))));
     f.fstore(f.add(d.mean, f.x4(r)), f.demote(mean));
     f.fstore(f.add(d.invStd, f.x4(r)), f.demote(inv));
+    const m = constant(f, f.demote(mean));
     const k = constant(f, f.demote(inv));
     const pass = (bias: boolean) =>
       sweep(f, i, 0, d.d, (w) => {
