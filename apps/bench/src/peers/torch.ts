@@ -77,6 +77,10 @@ function runTorchModel(spec: RunSpec, base: RunResult): RunResult {
     LR: String(spec.lr),
   };
   const r = spawnSync(PYTHON, [script, spec.model], { encoding: 'utf8', env, timeout: 1_800_000 });
+  // an optional Python module this architecture needs (torchvision for mobilenet_v2): a skip, said how to get it
+  const missing = /No module named '([\w.]+)'/.exec(r.stderr ?? '')?.[1];
+  if (r.status !== 0 && missing)
+    return { ...base, note: `the torch ${spec.model} needs the Python module '${missing}' (Debian: apt-get install python3-${missing.split('.')[0]}); skipped` };
   if (r.status !== 0) return { ...base, status: 'error', note: r.stderr.trim().split('\n').slice(-3).join(' ') };
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { stepMs: number[]; losses: number[]; threads: number; torch: string; peakRssBytes: number };
   return {
