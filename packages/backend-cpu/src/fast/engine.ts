@@ -212,7 +212,7 @@ export interface TransposeCall {
 }
 
 /** The unary float32 ops of VectorOps.unary. */
-export type UnaryOp = 'exp' | 'erf' | 'sigmoid' | 'neg' | 'abs' | 'sqrt' | 'rsqrt' | 'reciprocal';
+export type UnaryOp = 'exp' | 'erf' | 'sigmoid' | 'tanh' | 'neg' | 'abs' | 'sqrt' | 'rsqrt' | 'reciprocal';
 
 /**
  * A strided copy of 32-bit elements over dims (rank 4): y[i0 ys0 + i1 ys1 + i2 ys2 + i3 ys3] =
@@ -260,7 +260,7 @@ export interface VectorOps {
   /** Binary arithmetic with one operand repeated along middle axes (see BroadcastCall). */
   broadcast(call: BroadcastCall): void;
   /**
-   * out = op(x) over n elements: exp, erf and sigmoid within one float32 ulp of the float64 value
+   * out = op(x) over n elements: exp, erf, sigmoid and tanh within one float32 ulp of the float64 value
    * rounded; neg, abs, sqrt, rsqrt and reciprocal exactly the float64 value rounded.
    */
   unary(op: UnaryOp, x: number, out: number, n: number): void;

@@ -1,7 +1,7 @@
 /**
  * Fast float32 kernels for the heavy ops (matmul, conv2d and its backward ops, batch norm, layer
  * norm and their backward ops, where, in_range, add / sub / mul / div (same shape or one operand repeated along
- * middle axes), exp, erf, sigmoid, neg, abs, sqrt, rsqrt, reciprocal, softmax (last axis),
+ * middle axes), exp, erf, sigmoid, tanh, neg, abs, sqrt, rsqrt, reciprocal, softmax (last axis),
  * softmax_cross_entropy and its gradient, reduce_sum and reduce_mean (over one run of axes, or two
  * around kept ones: a conv's bias gradient), transpose, the copies slice, slice_grad, concat, split and expand, sgd_update and
  * matmul_sgd_update (the SGD step as the GEMM's epilogue)), as a partial kernel table that
@@ -139,6 +139,7 @@ export function createFastKernels(engine: () => Engine = fastEngine) {
     exp: unary('exp'),
     erf: unary('erf'),
     sigmoid: unary('sigmoid'),
+    tanh: unary('tanh'),
     neg: unary('neg'),
     abs: unary('abs'),
     sqrt: unary('sqrt'),

@@ -1,5 +1,5 @@
 /**
- * Fast float32 unary ops (wasm-unary.ts): exp, erf and sigmoid within one float32 ulp of the
+ * Fast float32 unary ops (wasm-unary.ts): exp, erf, sigmoid and tanh within one float32 ulp of the
  * reference kernels; neg, abs, sqrt, rsqrt and reciprocal identical to them.
  */
 import type { CpuTensor } from '../tensor.js';

@@ -270,6 +270,9 @@ export class Fn {
   vddiv = (a: Ex, b: Ex) => this.simd(0xf3, a, b);
   vdsqrt = (a: Ex) => this.simd(0xef, a);
   vdemote = (a: Ex) => this.simd(0x5e, a);
+  /** f64x2.abs and f64x2.lt (all-ones lanes where a < b). */
+  vdabs = (a: Ex) => this.simd(0xec, a);
+  vdlt = (a: Ex, b: Ex) => this.simd(0x49, a, b);
   /**
    * Pseudo-min / max (one minps / maxpd on x64, where the NaN-propagating ones take several
    * instructions): pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a, so a NaN in `a`

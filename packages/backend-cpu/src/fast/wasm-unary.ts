@@ -1,6 +1,6 @@
 /**
  * WASM-SIMD float32 unary ops over an element range [start, end), one export per op:
- * `exp(x, out, start, end)`, likewise erf, sigmoid, neg, abs, sqrt, rsqrt, reciprocal.
+ * `exp(x, out, start, end)`, likewise erf, sigmoid, tanh, neg, abs, sqrt, rsqrt, reciprocal.
  *
  * neg, abs, sqrt, rsqrt and reciprocal give exactly the reference kernels' results (the float64
  * value rounded to float32): neg and abs only touch the sign bit; float32 sqrt and division are
@@ -9,7 +9,7 @@
  * and reciprocal 1 / x in f32x4; rsqrt = 1 / sqrt(x) takes two roundings in the reference, so it
  * runs in f64x2 like it and rounds once at the end.
  *
- * exp, erf and sigmoid round a float64 evaluation to float32 once, so they stay within one ulp
+ * exp, erf, sigmoid and tanh round a float64 evaluation to float32 once, so they stay within one ulp
  * of the reference kernels (which compute in float64 and round):
  *
  * exp: x clamped to [-104, 89] (beyond, the float32 result is 0 / +Infinity), n = round(x log2 e),
@@ -24,6 +24,10 @@
  * sigmoid: 1 / (1 + e^-x) all in float64 (expDouble), -x clamped to [-110, 110], rounded to
  * float32 once.
  *
+ * tanh: in float64, 1 - 2 / (e^2x + 1) with 2x clamped to [-40, 40] (beyond, the float32 result
+ * is +-1), or for |x| < 1/8 (where that form cancels) x (1 - x^2/3 + 2x^4/15 - 17x^6/315)
+ * (truncation error below 3e-9 relative); rounded to float32 once.
+ *
  * NaN propagates (the clamps are NaN-propagating min / max, or pseudo-min / max with x first).
  * Elements are read before they are written, so `out` may be `x`. Tails narrower than four lanes run the same vector code on a
  * splat and keep lane 0.
@@ -32,7 +36,7 @@ import { F32, I32, Local, ModuleBuilder, V128, type Ex, type Fn } from './wasm-b
 import type { UnaryOp } from './engine.js';
 import { sweep } from './wasm-lanes.js';
 
-export const UNARY_EXPORTS = ['exp', 'erf', 'sigmoid', 'neg', 'abs', 'sqrt', 'rsqrt', 'reciprocal'] as const satisfies readonly UnaryOp[];
+export const UNARY_EXPORTS = ['exp', 'erf', 'sigmoid', 'tanh', 'neg', 'abs', 'sqrt', 'rsqrt', 'reciprocal'] as const satisfies readonly UnaryOp[];
 
 /** 1 / k! for k = 0..9, highest degree first (Horner). */
 const EXP_TAYLOR = Array.from({ length: 10 }, (_, k) => 1 / Array.from({ length: k }, (_, j) => j + 1).reduce((a, b) => a * b, 1)).reverse();
@@ -107,6 +111,23 @@ function sigmoidVector(f: Fn, v: Local, t: Local[]): void {
   }, d, lo));
 }
 
+/** tanh's odd series x (1 - x^2/3 + 2x^4/15 - 17x^6/315) in x^2, highest degree first. */
+const TANH_SERIES = [-17 / 315, 2 / 15, -1 / 3, 1];
+
+/** Emits the f32x4 tanh of the local v, overwriting v (see the file comment). */
+function tanhVector(f: Fn, v: Local, t: Local[]): void {
+  const [d, lo, k, series, small] = t as [Local, Local, Local, Local, Local];
+  const c = (x: number) => f.vdsplat(f.f64(x));
+  f.set(v, viaDouble(f, v, (x) => {
+    f.set(series, f.vdmul(x, horner(f, f.vdmul(x, x), TANH_SERIES)));
+    f.set(small, f.vdlt(f.vdabs(x), c(0.125)));
+    // pseudo-min / max with x first keep a NaN x
+    f.set(x, f.vdpmin(f.vdpmax(f.vdadd(x, x), c(-40)), c(40)));
+    const big = f.vdsub(c(1), f.vddiv(c(2), f.vdadd(expDouble(f, x, k), c(1))));
+    return f.vbitselect(series, big, small);
+  }, d, lo));
+}
+
 /** Emits the f32x4 erf of the local v, overwriting v with the result. */
 function erfVector(f: Fn, v: Local, t: Local[]): void {
   const [d, lo, x2] = t as [Local, Local, Local];
@@ -128,6 +149,7 @@ const BODIES: Record<UnaryOp, (f: Fn, v: Local, t: Local[]) => void> = {
   exp: expVector,
   erf: erfVector,
   sigmoid: sigmoidVector,
+  tanh: tanhVector,
   neg: (f, v) => f.set(v, f.vneg(v)),
   abs: (f, v) => f.set(v, f.vabs(v)),
   sqrt: (f, v) => f.set(v, f.vsqrt(v)),
@@ -141,7 +163,7 @@ function addUnary(mod: ModuleBuilder, name: UnaryOp): void {
   const i = f.local(I32);
   const body = BODIES[name];
   const regs = f.locals(4, V128);
-  const temps = regs.map(() => f.locals(4, V128));
+  const temps = regs.map(() => f.locals(5, V128));
   const at = (p: Local) => f.add(p, f.x4(i));
   sweep(f, i, start, end, (w) => {
     if (w === 1) {

@@ -124,7 +124,7 @@ describe('fast kernel table fallbacks', () => {
     expect(Object.keys(FAST_KERNELS).sort()).toEqual([
       'abs', 'add', 'batch_norm', 'batch_norm_grad', 'concat', 'conv2d', 'conv2d_grad_input', 'conv2d_grad_weight', 'div', 'erf', 'exp', 'expand',
       'in_range', 'layer_norm', 'layer_norm_grad', 'matmul', 'matmul_sgd_update', 'mul', 'neg', 'reciprocal', 'reduce_mean', 'reduce_sum', 'rsqrt', 'sgd_update', 'sigmoid', 'slice',
-      'slice_grad', 'softmax', 'softmax_cross_entropy', 'softmax_cross_entropy_grad', 'split', 'sqrt', 'sub', 'transpose', 'where',
+      'slice_grad', 'softmax', 'softmax_cross_entropy', 'softmax_cross_entropy_grad', 'split', 'sqrt', 'sub', 'tanh', 'transpose', 'where',
     ]);
   });
 });

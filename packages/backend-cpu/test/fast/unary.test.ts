@@ -1,14 +1,15 @@
 /**
- * Conformance of the fast exp and erf kernels against the reference kernels (float64, rounded
+ * Conformance of the fast exp, erf and tanh kernels against the reference kernels (float64, rounded
  * once): every result within one float32 ulp of the reference, i.e. |got - want| <= 2^-23 |want|
  * (relative 1.19e-7), with an absolute floor of one subnormal step 2^-149 for exp's subnormal
  * results; specials exact (NaN, +-Infinity, zeros, exp's overflow to Infinity and underflow to 0).
- * Inputs sweep the whole range where the functions vary (exp: [-104, 89], erf: [-4.5, 4.5])
+ * Inputs sweep the whole range where the functions vary (exp: [-104, 89], erf: [-4.5, 4.5],
+ * tanh: [-10, 10], through the switch between its series and exp forms at |x| = 1/8)
  * plus random values; sizes cover tails below one SIMD block; in place on resident buffers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFastKernels } from '../../src/fast/index.js';
-import { elementwiseKernels } from '../../src/kernels/elementwise.js';
+import { CPU_KERNELS } from '../../src/kernels/index.js';
 import type { CpuTensor } from '../../src/tensor.js';
 import { counting } from './counting.js';
 import { disposeAll, empty, engines, rand, type EngineCase } from './helpers.js';
@@ -35,23 +36,23 @@ function expectUlp(got: ArrayLike<number>, want: ArrayLike<number>, what: string
 
 /** n values evenly over [lo, hi], then the specials. */
 function sweep(lo: number, hi: number, n: number): CpuTensor {
-  const odd = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-30, 2 ** -149, 88.72, 88.73, -87.3, -103.9, -104.5, 3.83, -3.84];
+  const odd = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-30, 2 ** -149, 88.72, 88.73, -87.3, -103.9, -104.5, 3.83, -3.84, 0.125, -0.125, 0.12499999, 1e-5, -3e-4, 9.01, -9.02, 20, -25];
   const data = new Float32Array(n + odd.length);
   for (let i = 0; i < n; i++) data[i] = lo + ((hi - lo) * i) / (n - 1);
   data.set(odd, n);
   return { dtype: 'float32', shape: [data.length], data };
 }
 
-const RANGES = { exp: [-104, 89], erf: [-4.5, 4.5] } as const;
+const RANGES = { exp: [-104, 89], erf: [-4.5, 4.5], tanh: [-10, 10] } as const;
 
-describe('fast exp / erf match the reference kernels within one ulp', () => {
+describe('fast exp / erf / tanh match the reference kernels within one ulp', () => {
   let cases: EngineCase[] = [];
   beforeAll(async () => {
     cases = await engines();
   });
   afterAll(() => disposeAll(cases));
 
-  for (const op of ['exp', 'erf'] as const) {
+  for (const op of ['exp', 'erf', 'tanh'] as const) {
     const inputs: [string, CpuTensor][] = [
       ['range sweep', sweep(RANGES[op][0], RANGES[op][1], 200_003)],
       ...[[0], [1], [3], [17], [5, 7, 9], [4, 32, 2048]].map((s) => [`random ${s.join('x')}`, rand(s, 70)] as [string, CpuTensor]),
@@ -59,7 +60,7 @@ describe('fast exp / erf match the reference kernels within one ulp', () => {
     for (const [what, x] of inputs)
       it(`${op} ${what}`, () => {
         const want = empty(x.shape);
-        elementwiseKernels[op]([x], [want], {});
+        CPU_KERNELS[op]([x], [want], {});
         for (const { name, engine: e } of cases) {
           const { engine, calls } = counting(e);
           const got = empty(x.shape);
@@ -73,7 +74,7 @@ describe('fast exp / erf match the reference kernels within one ulp', () => {
     it(`${op} in place on a heap-resident buffer`, () => {
       const x = sweep(RANGES[op][0], RANGES[op][1], 1001);
       const want = empty(x.shape);
-      elementwiseKernels[op]([x], [want], {});
+      CPU_KERNELS[op]([x], [want], {});
       for (const { name, engine } of cases) {
         const heap = residents(engine);
         if (!heap) continue;
@@ -87,7 +88,7 @@ describe('fast exp / erf match the reference kernels within one ulp', () => {
     it(`${op} on float64 defers to the reference kernel`, () => {
       const x = rand([3, 5], 71, 'float64');
       const want = empty([3, 5], 'float64');
-      elementwiseKernels[op]([x], [want], {});
+      CPU_KERNELS[op]([x], [want], {});
       for (const { name, engine: e } of cases) {
         const { engine, calls } = counting(e);
         const got = empty([3, 5], 'float64');
