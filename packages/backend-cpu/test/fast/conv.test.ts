@@ -26,6 +26,8 @@ const CASES: ConvCase[] = [
   { name: 'pointwise wide', x: [1, 33, 6, 11], w: [70, 33, 1, 1] },
   { name: 'pointwise 3x3 planes, batch 8 (one GEMM over the batch)', x: [8, 40, 3, 3], w: [70, 40, 1, 1], bias: true },
   { name: 'pointwise 8x8 planes, batch 3 (folded at the size limit)', x: [3, 9, 8, 8], w: [13, 9, 1, 1] },
+  { name: 'pointwise 9x10 planes, batch 3 (one batched GEMM over the images)', x: [3, 8, 9, 10], w: [12, 8, 1, 1], bias: true },
+  { name: 'pointwise groups 3, batch 2 (a batched GEMM per group)', x: [2, 9, 9, 9], w: [6, 3, 1, 1], groups: 3, bias: true },
   { name: '1x1 stride 2 (needs im2col)', x: [2, 8, 9, 9], w: [16, 8, 1, 1], strides: [2, 2] },
   { name: '1x1 padded', x: [1, 5, 4, 3], w: [6, 5, 1, 1], pads: [1, 0, 0, 2], bias: true },
   { name: '3x3 same', x: [2, 3, 9, 11], w: [5, 3, 3, 3], pads: [1, 1, 1, 1], bias: true },
