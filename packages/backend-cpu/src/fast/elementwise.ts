@@ -7,7 +7,6 @@ import type { AttrsOf } from '@pockengine/core';
 import type { CpuTensor } from '../tensor.js';
 import { load, loadBytes, place, placeBytes, store, storeBytes, type ArithmeticOp, type Engine, type VectorOps } from './engine.js';
 
-/** where forms the fast kernel handles: a bool condition and `a` of out's length, `b` of out's length or a scalar. */
 /**
  * How where's operands map onto out: each is out-sized, one element (a or b only), or a
  * trailing block repeated over out's leading axes (its shape, leading 1s dropped, is a suffix of
@@ -32,35 +31,20 @@ export function whereLayout(cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: Cp
     period = len;
     return true;
   };
-  if (!(fits(cond, false) && fits(a, true) && fits(b, true))) return null;
-  // a full condition advances by `period` bytes per repetition: select takes it at a float offset
-  if (cond.data.length === n && period !== n && period % 4 !== 0) return null;
-  return { period };
+  return fits(cond, false) && fits(a, true) && fits(b, true) ? { period } : null;
 }
 
-/** out = cond ? a : b (see whereLayout): one select per repetition of the broadcast block. */
+/** out = cond ? a : b (see whereLayout): one select, block operands indexed modulo the period. */
 export function whereForward(e: Engine, v: VectorOps, cond: CpuTensor, a: CpuTensor, b: CpuTensor, out: CpuTensor, period: number): void {
   const n = out.data.length;
-  if (n === 0) return;
   e.reset();
   const cp = loadBytes(e, cond);
   const ap = load(e, a);
   const bp = load(e, b);
   const op = place(e, out);
-  const scalarA = a.data.length === 1 && n !== 1;
-  const scalarB = b.data.length === 1 && n !== 1;
-  // a full operand advances with the output; a block operand restarts every period (cond's bytes: 4 per float offset)
-  const step = (t: CpuTensor, full: number) => (t.data.length === n ? full : 0);
-  for (let r = 0; r < n / period; r++)
-    v.select({
-      cond: cp + step(cond, (r * period) / 4),
-      a: ap + (scalarA ? 0 : step(a, r * period)),
-      b: bp + (scalarB ? 0 : step(b, r * period)),
-      out: op + r * period,
-      n: period,
-      scalarA,
-      scalarB,
-    });
+  const scalar = (t: CpuTensor) => t.data.length === 1 && n !== 1;
+  const block = (t: CpuTensor) => t.data.length !== n && !scalar(t);
+  v.select({ cond: cp, a: ap, b: bp, out: op, n, scalarA: scalar(a), scalarB: scalar(b), blocks: { cond: block(cond), a: block(a), b: block(b) }, period });
   store(e, op, out);
 }
 

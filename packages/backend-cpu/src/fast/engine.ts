@@ -146,16 +146,21 @@ export interface LayerNormGradCall {
 /** Floats of scratch layerNormGrad needs: 2 d float64 per thread. */
 export const layerNormGradScratch = (threads: number, d: number): number => threads * 4 * d;
 
-/** out[i] = cond[i] ? a[i] : b[i] (b[0] with scalarB) for i < n; cond holds n bytes starting at float offset cond. */
+/**
+ * out[i] = cond[i] ? a[i] : b[i] for i < n; cond holds bytes starting at float offset cond. A
+ * scalar a / b is its element 0 for every i; a block operand (`blocks`) is indexed i mod `period`.
+ */
 export interface SelectCall {
   cond: number;
   a: number;
   b: number;
   out: number;
   n: number;
-  /** a (b) is one element, used for every i. */
   scalarA?: boolean;
   scalarB: boolean;
+  /** Operands that hold one block of `period` elements, repeated along i (a broadcast mask). */
+  blocks?: { cond?: boolean; a?: boolean; b?: boolean };
+  period?: number;
 }
 
 /** y[i] = lo <(=) x[i] <(=) hi as a byte 1 / 0 for i < n (y: n bytes at float offset y); lo, hi float32 values. */

@@ -36,20 +36,26 @@ function dispatch(f: Fn, key: Ex, variants: readonly number[], variant: (v: numb
   f.if(f.eq(key, v!), () => variant(v!), () => dispatch(f, key, rest, variant));
 }
 
-/** select's flags: b (a) is one element, used for every i. */
+/** select's flags: b (a) is one element, used for every i; cond (a, b) is a block of `period` elements repeated along i. */
 export const SELECT_SCALAR_B = 1;
 export const SELECT_SCALAR_A = 2;
+export const SELECT_BLOCK_COND = 4;
+export const SELECT_BLOCK_A = 8;
+export const SELECT_BLOCK_B = 16;
 
 /**
- * select(cond, a, b, out, start, end, flags): out[i] = cond[i] ? a[i] : b[i], with a[0] / b[0]
- * for a scalar a / b (SELECT_SCALAR_A / _B: the masked gradient where(mask, dy, 0), a masked
- * fill where(mask, -inf, x)). Branch-free: 16 condition bytes become four lane masks (compare
- * with zero, sign-extend twice) for v128.bitselect; values are moved as bits.
+ * select(cond, a, b, out, start, end, flags, period): out[i] = cond[i] ? a[i] : b[i], with a[0] /
+ * b[0] for a scalar a / b (SELECT_SCALAR_A / _B: the masked gradient where(mask, dy, 0), a masked
+ * fill where(mask, -inf, x)), and index i mod period for a block operand (SELECT_BLOCK_*: an
+ * attention mask [1, 1, T, T] over [B, H, T, T]). [start, end) is walked in pieces that stay
+ * within one repetition of the block, so any element range works (threads split by elements).
+ * Branch-free: 16 condition bytes become four lane masks (compare with zero, sign-extend twice)
+ * for v128.bitselect; values are moved as bits.
  */
 function addSelect(mod: ModuleBuilder): void {
-  const f = mod.fn('select', [I32, I32, I32, I32, I32, I32, I32]);
-  const [cond, a, b, out, start, end, flags] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local];
-  const i = f.local(I32);
+  const f = mod.fn('select', [I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [cond, a, b, out, start, end, flags, period] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local];
+  const [i, pos, len, stop, shift, cb, ab, bb] = f.locals(8, I32);
   const [m, lo, hi, av, bv] = f.locals(5, V128);
   const [as, bs] = f.locals(2, I32);
   const at = (p: Local) => f.add(p, f.x4(i));
@@ -65,26 +71,35 @@ function addSelect(mod: ModuleBuilder): void {
     sweep(
       f,
       i,
-      start,
-      end,
+      pos,
+      stop,
       (w) => {
-        if (w === 1) return f.istore(at(out), f.select(scalarA ? as : f.iload(at(a)), scalarB ? bs : f.iload(at(b)), f.load8(f.add(cond, i))));
-        f.set(m, f.vbytesNe(f.vload(f.add(cond, i)), f.vzero()));
+        if (w === 1) return f.istore(at(out), f.select(scalarA ? as : f.iload(at(ab)), scalarB ? bs : f.iload(at(bb)), f.load8(f.add(cb, i))));
+        f.set(m, f.vbytesNe(f.vload(f.add(cb, i)), f.vzero()));
         f.set(lo, f.vextendBytesLow(m));
         f.set(hi, f.vextendBytesHigh(m));
         const masks = [f.vextendShortsLow(lo), f.vextendShortsHigh(lo), f.vextendShortsLow(hi), f.vextendShortsHigh(hi)];
         masks.forEach((mask, r) =>
-          f.vstore(at(out), f.vbitselect(scalarA ? av : f.vload(at(a), 16 * r), scalarB ? bv : f.vload(at(b), 16 * r), mask), 16 * r),
+          f.vstore(at(out), f.vbitselect(scalarA ? av : f.vload(at(ab), 16 * r), scalarB ? bv : f.vload(at(bb), 16 * r), mask), 16 * r),
         );
       },
       [16, 1],
     );
   };
-  f.if(
-    f.and(flags, SELECT_SCALAR_A),
-    () => f.if(f.and(flags, SELECT_SCALAR_B), () => loop(true, true), () => loop(true, false)),
-    () => f.if(f.and(flags, SELECT_SCALAR_B), () => loop(false, true), () => loop(false, false)),
-  );
+  // pieces [pos, stop) within one repetition: a block operand's base moves back by pos - (pos mod period)
+  f.for(pos, start, end, len, () => {
+    f.set(len, f.min(f.sub(end, pos), f.sub(period, f.rem(pos, period))));
+    f.set(stop, f.add(pos, len));
+    f.set(shift, f.sub(f.rem(pos, period), pos));
+    f.set(cb, f.add(cond, f.select(shift, 0, f.and(flags, SELECT_BLOCK_COND))));
+    f.set(ab, f.add(a, f.x4(f.select(shift, 0, f.and(flags, SELECT_BLOCK_A)))));
+    f.set(bb, f.add(b, f.x4(f.select(shift, 0, f.and(flags, SELECT_BLOCK_B)))));
+    f.if(
+      f.and(flags, SELECT_SCALAR_A),
+      () => f.if(f.and(flags, SELECT_SCALAR_B), () => loop(true, true), () => loop(true, false)),
+      () => f.if(f.and(flags, SELECT_SCALAR_B), () => loop(false, true), () => loop(false, false)),
+    );
+  });
 }
 
 /**

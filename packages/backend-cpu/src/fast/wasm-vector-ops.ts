@@ -29,7 +29,7 @@ import type { REDUCE_EXPORTS } from './wasm-reduce.js';
 import { TRANSPOSE_FIELDS, type TRANSPOSE_EXPORTS } from './wasm-transpose.js';
 import type { SOFTMAX_EXPORTS } from './wasm-softmax.js';
 import type { UNARY_EXPORTS } from './wasm-unary.js';
-import { IN_RANGE_STRICT_HI, IN_RANGE_STRICT_LO, SELECT_SCALAR_A, SELECT_SCALAR_B, SGD_DECAY, SGD_FIRST, SGD_MOMENTUM, SGD_NESTEROV, type ELEMENTWISE_EXPORTS } from './wasm-elementwise.js';
+import { IN_RANGE_STRICT_HI, IN_RANGE_STRICT_LO, SELECT_BLOCK_A, SELECT_BLOCK_B, SELECT_BLOCK_COND, SELECT_SCALAR_A, SELECT_SCALAR_B, SGD_DECAY, SGD_FIRST, SGD_MOMENTUM, SGD_NESTEROV, type ELEMENTWISE_EXPORTS } from './wasm-elementwise.js';
 import { BATCH_NORM_FIELDS, BATCH_NORM_GRAD_FIELDS, LAYER_NORM_FIELDS, LAYER_NORM_GRAD_FIELDS, NORM_BIAS, NORM_RELU, NORM_RELU6, NORM_TRAINING, type NORM_EXPORTS } from './wasm-norm.js';
 
 export type VectorExport =
@@ -153,8 +153,11 @@ export class WasmVectorOps implements VectorOps {
   }
 
   select(c: SelectCall): void {
-    const flags = (c.scalarA ? SELECT_SCALAR_A : 0) | (c.scalarB ? SELECT_SCALAR_B : 0);
-    this.byElement('select', c.n, (s, e) => [4 * c.cond, 4 * c.a, 4 * c.b, 4 * c.out, s, e, flags]);
+    const flags =
+      (c.scalarA ? SELECT_SCALAR_A : 0) | (c.scalarB ? SELECT_SCALAR_B : 0) |
+      (c.blocks?.cond ? SELECT_BLOCK_COND : 0) | (c.blocks?.a ? SELECT_BLOCK_A : 0) | (c.blocks?.b ? SELECT_BLOCK_B : 0);
+    const period = Math.max(1, c.period ?? c.n);
+    this.byElement('select', c.n, (s, e) => [4 * c.cond, 4 * c.a, 4 * c.b, 4 * c.out, s, e, flags, period]);
   }
 
   inRange(c: InRangeCall): void {
