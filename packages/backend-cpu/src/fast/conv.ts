@@ -40,31 +40,33 @@ function foldsBatch(g: ConvGeometry): boolean {
   return isPointwise(g) && g.groups === 1 && g.n > 1 && g.oh * g.ow <= FOLD_MAX_PLANE;
 }
 
-/** Copies [n, c, hw] at src to dst with (image, channel) strides (ns, cs) in floats: the engine's strided copy, or row copies. */
-function moveBlocks(e: Engine, src: number, dst: number, n: number, c: number, hw: number, ns: number, cs: number, fromFolded: boolean): void {
-  if (e.vector) {
-    const folded: [number, number, number, number] = [0, ns, cs, 1];
-    const plain: [number, number, number, number] = [0, c * hw, hw, 1];
-    return e.vector.copy({ x: src, y: dst, dims: [1, n, c, hw], xStrides: fromFolded ? folded : plain, yStrides: fromFolded ? plain : folded });
-  }
+/**
+ * [n, c, hw] at src <-> [c, n * hw] at dst (toFolded) or the reverse: one strided copy on the
+ * engine's vector primitives, else row copies.
+ */
+function moveBlocks(e: Engine, src: number, dst: number, n: number, c: number, hw: number, toFolded: boolean): void {
+  const plain: [number, number, number, number] = [0, c * hw, hw, 1];
+  const folded: [number, number, number, number] = [0, hw, n * hw, 1];
+  const [xs, ys] = toFolded ? [plain, folded] : [folded, plain];
+  if (e.vector) return e.vector.copy({ x: src, y: dst, dims: [1, n, c, hw], xStrides: xs, yStrides: ys });
   const h = e.heap();
   for (let i = 0; i < n; i++)
     for (let j = 0; j < c; j++) {
-      const [from, to] = fromFolded ? [src + i * ns + j * cs, dst + (i * c + j) * hw] : [src + (i * c + j) * hw, dst + i * ns + j * cs];
-      h.copyWithin(to, from, from + hw);
+      const from = src + i * xs[1] + j * xs[2];
+      h.copyWithin(dst + i * ys[1] + j * ys[2], from, from + hw);
     }
 }
 
 /** [n, c, hw] at src -> [c, n * hw] at fresh scratch. */
 function fold(e: Engine, src: number, n: number, c: number, hw: number): number {
   const dst = e.alloc(n * c * hw);
-  moveBlocks(e, src, dst, n, c, hw, hw, n * hw, false);
+  moveBlocks(e, src, dst, n, c, hw, true);
   return dst;
 }
 
 /** [c, n * hw] at src -> [n, c, hw] at dst. */
 function unfold(e: Engine, src: number, dst: number, n: number, c: number, hw: number): void {
-  moveBlocks(e, src, dst, n, c, hw, hw, n * hw, true);
+  moveBlocks(e, src, dst, n, c, hw, false);
 }
 
 /**

@@ -6,6 +6,7 @@
  * Offsets and strides are in float elements.
  */
 import type { CpuTensor } from '../tensor.js';
+import { GEMM_ACCUMULATE, GEMM_SCALE } from './wasm-gemm.js';
 
 /** C = act(C? + A B + bias?) for the m x n block at `c` (row stride ldc). */
 export interface GemmCall {
@@ -32,6 +33,11 @@ export interface GemmCall {
    * with `sum` all added into the one C (strideC unused; flags then only GEMM_ACCUMULATE / GEMM_SCALE).
    */
   batch?: { count: number; strideA: number; strideB: number; strideC: number; sum?: boolean };
+}
+
+/** Throws unless a summed batch's flags are only accumulate and scale (its epilogue would run once per product). */
+export function checkGemmBatch(g: GemmCall): void {
+  if (g.batch?.sum && g.flags & ~(GEMM_ACCUMULATE | GEMM_SCALE)) throw new Error('gemm: a summed batch takes only the accumulate and scale flags');
 }
 
 /** Input and output plane sizes, kernel, strides, dilations and leading pads of a sliding window. */
@@ -139,7 +145,7 @@ export interface LayerNormGradCall {
   dx: number;
   dscale: number;
   dbias: number;
-  /** Float offset of LAYER_NORM_GRAD_SCRATCH(threads, d) floats (8-byte aligned) for per-thread column sums. */
+  /** Float offset of layerNormGradScratch(threads, d) floats (8-byte aligned) for per-thread column sums. */
   scratch: number;
 }
 

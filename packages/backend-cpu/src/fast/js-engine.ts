@@ -4,7 +4,7 @@
  * over a packed B), which is what JS engines vectorise least badly; it is a fallback, not a
  * competitor of the SIMD path.
  */
-import { Arena, HeapExhausted, type DepthwiseCall, type DepthwiseKind, type Engine, type GemmCall, type Im2colCall } from './engine.js';
+import { Arena, checkGemmBatch, HeapExhausted, type DepthwiseCall, type DepthwiseKind, type Engine, type GemmCall, type Im2colCall } from './engine.js';
 import { GEMM_ACCUMULATE, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS, GEMM_SCALE } from './wasm-gemm.js';
 
 export class JsEngine implements Engine {
@@ -38,7 +38,7 @@ export class JsEngine implements Engine {
   gemm(g: GemmCall): void {
     if (g.batch) {
       const { count, strideA, strideB, strideC, sum } = g.batch;
-      if (sum && g.flags & ~(GEMM_ACCUMULATE | GEMM_SCALE)) throw new Error('gemm: a summed batch takes only the accumulate and scale flags');
+      checkGemmBatch(g);
       for (let t = 0; t < count; t++)
         this.gemm({
           ...g,

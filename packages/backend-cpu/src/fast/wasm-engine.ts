@@ -11,7 +11,7 @@
  * strided copies, sums over an axis, SGD, softmax rows) are `vector` (wasm-vector-ops.ts).
  */
 import type { HeapAllocator } from '../tensor.js';
-import { Arena, HeapExhausted, type DepthwiseCall, type DepthwiseKind, type Engine, type GemmCall, type Im2colCall } from './engine.js';
+import { Arena, checkGemmBatch, HeapExhausted, type DepthwiseCall, type DepthwiseKind, type Engine, type GemmCall, type Im2colCall } from './engine.js';
 import { splitRange, type ThreadPool } from './thread-pool.js';
 import { ModuleBuilder } from './wasm-builder.js';
 import { addIm2colKernels, IM2COL_FIELDS } from './wasm-conv.js';
@@ -27,7 +27,7 @@ import { addUnaryKernels, UNARY_EXPORTS } from './wasm-unary.js';
 import { WasmVectorOps } from './wasm-vector-ops.js';
 
 export { splitRange } from './thread-pool.js';
-import { addGemm, GEMM_ACCUMULATE, GEMM_SCALE, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS, gemmWorkspaceBytes, type MicroShape } from './wasm-gemm.js';
+import { addGemm, GEMM_ACCUMULATE, GEMM_COL_BIAS, GEMM_RELU, GEMM_RELU6, GEMM_ROW_BIAS, gemmWorkspaceBytes, type MicroShape } from './wasm-gemm.js';
 
 const F32_BITS = new Float32Array(1);
 const I32_BITS = new Int32Array(F32_BITS.buffer);
@@ -176,6 +176,8 @@ export class WasmEngine implements Engine {
   /** Set when the memory is shared: a CpuBackend may then keep its buffers here (see pinned). */
   readonly tag?: object;
   private pinnedHeap: PinnedHeap | undefined;
+  /** gemm_tiles' chunk counter (a view of shared memory: it never detaches); only with a pool. */
+  private readonly counter: Int32Array | undefined;
   private view: Float32Array;
   private readonly arena: Arena;
   private readonly exports: Exports;
@@ -199,6 +201,7 @@ export class WasmEngine implements Engine {
     this.arena.reset();
     this.vector = new WasmVectorOps(this.memory, (name, tasks) => this.run(name, tasks), this.threads, split.minElementsPerThread);
     if (typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer) this.tag = memory;
+    if (pool) this.counter = new Int32Array(memory.buffer, GEMM_COUNTER, 1);
   }
 
   /**
@@ -256,7 +259,7 @@ export class WasmEngine implements Engine {
     const count = g.batch?.count ?? 1;
     if (g.m === 0 || g.n === 0 || count === 0) return;
     const { strideA = 0, strideB = 0, strideC = 0, sum = false } = g.batch ?? {};
-    if (sum && g.flags & ~(GEMM_ACCUMULATE | GEMM_SCALE)) throw new Error('gemm: a summed batch takes only the accumulate and scale flags');
+    checkGemmBatch(g);
     if (g.k === 0) {
       if (sum) return this.emptyGemm(g);
       for (let t = 0; t < count; t++) this.emptyGemm({ ...g, c: g.c + t * strideC });
@@ -297,7 +300,7 @@ export class WasmEngine implements Engine {
       Math.min(Math.ceil((parts * CHUNKS_PER_THREAD) / matrices), Math.floor((4 * chunkMacs) / this.split.minMacsPerThread), most),
     );
     const chunk = Math.ceil(Math.ceil(total / Math.max(1, perMatrix)) / align) * align;
-    new Int32Array(this.memory.buffer, GEMM_COUNTER, 1)[0] = 0;
+    this.counter![0] = 0;
     this.run(
       'gemm_tiles',
       Array.from({ length: parts }, (_, slot) => {
