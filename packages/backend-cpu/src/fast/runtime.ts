@@ -8,7 +8,7 @@
 import type { HeapAllocator } from '../tensor.js';
 import type { Engine } from './engine.js';
 import { JsEngine } from './js-engine.js';
-import { ThreadPool, browserSpawner, type SpawnWorker } from './thread-pool.js';
+import { DEFAULT_SPIN_MS, ThreadPool, browserSpawner, type SpawnWorker } from './thread-pool.js';
 import { KERNEL_EXPORTS, MAX_PAGES, SHARED_MAX_PAGES, WasmEngine, kernelModuleBytes, type SplitTuning } from './wasm-engine.js';
 import { ModuleBuilder, V128, type Local } from './wasm-builder.js';
 
@@ -68,14 +68,27 @@ export function createWasmEngine(madd = relaxedSimdSupported()): WasmEngine {
 }
 
 /** A WASM engine on shared memory with `threads` threads (the caller plus threads - 1 workers). */
-export async function createThreadedEngine(threads: number, spawn?: SpawnWorker, split?: SplitTuning, madd = relaxedSimdSupported()): Promise<WasmEngine> {
+export async function createThreadedEngine(
+  threads: number,
+  spawn?: SpawnWorker,
+  split?: SplitTuning,
+  madd = relaxedSimdSupported(),
+  spinMs = DEFAULT_SPIN_MS,
+): Promise<WasmEngine> {
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: SHARED_MAX_PAGES, shared: true });
   const module = await WebAssembly.compile(kernelModuleBytes(true, madd));
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const spawner = spawn ?? (isNode() ? await (await import('./worker-node.js')).nodeSpawner() : browserSpawner);
   const local = instance.exports as unknown as Record<string, (...args: number[]) => void>;
-  const pool = await ThreadPool.create(threads, spawner, module, memory, KERNEL_EXPORTS, local);
+  const pool = await ThreadPool.create(threads, spawner, module, memory, KERNEL_EXPORTS, local, spinMs);
   return new WasmEngine(memory, instance, pool, split, madd);
+}
+
+/** POCKENGINE_SPIN_MS in Node's environment (the default spin of initFastKernels), else the default. */
+function envSpinMs(): number {
+  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.POCKENGINE_SPIN_MS;
+  const ms = v === undefined || v === '' ? NaN : Number(v);
+  return Number.isFinite(ms) && ms >= 0 ? ms : DEFAULT_SPIN_MS;
 }
 
 function isNode(): boolean {
@@ -128,6 +141,13 @@ export interface FastKernelOptions {
    * on V8's --experimental-wasm-relaxed-simd first). Results differ from mul + add in rounding.
    */
   relaxedSimd?: boolean;
+  /**
+   * Milliseconds an idle worker spins on its mailbox before it sleeps, and the caller on a join
+   * before it blocks (default 0.5). A training step forks a few hundred times with short
+   * single-threaded kernels in between: spinning through those gaps saves a futex wake-up per
+   * fork. 0 sleeps at once (least CPU while idle).
+   */
+  spinMs?: number;
 }
 
 export interface FastKernelInfo {
@@ -164,7 +184,7 @@ export async function initFastKernels(opts: FastKernelOptions = {}): Promise<Fas
   } else {
     if (threads > 1 && wasmThreadsSupported()) {
       try {
-        currentPool = await createThreadedEngine(threads, opts.spawnWorker, undefined, madd);
+        currentPool = await createThreadedEngine(threads, opts.spawnWorker, undefined, madd, opts.spinMs ?? envSpinMs());
         current = currentPool;
       } catch {
         // no workers here, or the shared memory's reservation failed: one thread still works

@@ -27,6 +27,13 @@ export const GEMM_RELU = 8;
 export const GEMM_RELU6 = 16;
 /** Scale the product by alpha before it is added (C = C + alpha A B with GEMM_ACCUMULATE: the SGD step). */
 export const GEMM_SCALE = 32;
+/**
+ * Internal to gemm_tiles: the workspace already holds A packed (whole: m <= MC, k <= KC) or B
+ * packed (whole: n <= NC, k <= KC), so this call skips packing it. A thread of a split GEMM packs
+ * the shared operand once and reuses it for every chunk it claims, instead of once per chunk.
+ */
+const GEMM_PACKED_A = 64;
+const GEMM_PACKED_B = 128;
 
 /** Register block: MR rows x NR columns of C live in MR * NR / 4 f32x4 accumulators. */
 export interface MicroShape {
@@ -263,7 +270,9 @@ export function addGemm(mod: ModuleBuilder, s: MicroShape, shared = false): void
   const [m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, flags, bias, ws, MC, KC, NC, alpha] = f.params as Local[] as [
     Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
   ];
-  const [jc, nc, pc, kc, ic, mc, jr, nr, ir, mr, mflags, apBase, bpBase, tile, cp, biasP, r] = f.locals(17, I32);
+  const [jc, nc, pc, kc, ic, mc, jr, nr, ir, mr, mflags, apBase, bpBase, tile, cp, biasP, r, packed] = f.locals(18, I32);
+  f.set(packed, f.and(flags, GEMM_PACKED_A | GEMM_PACKED_B));
+  f.set(flags, f.and(flags, ~(GEMM_PACKED_A | GEMM_PACKED_B)));
   f.set(apBase, ws);
   f.set(bpBase, f.add(ws, f.shl(f.mul(f.add(MC, s.mr), KC), 2)));
   f.set(tile, f.add(bpBase, f.shl(f.mul(f.add(NC, s.nr), KC), 2)));
@@ -271,7 +280,7 @@ export function addGemm(mod: ModuleBuilder, s: MicroShape, shared = false): void
     f.set(nc, f.min(NC, f.sub(n, jc)));
     f.for(pc, 0, k, KC, () => {
       f.set(kc, f.min(KC, f.sub(k, pc)));
-      f.call(pb, bpBase, f.add(b, f.shl(f.add(f.mul(pc, rsB), f.mul(jc, csB)), 2)), kc, nc, rsB, csB);
+      f.if(f.eqz(f.and(packed, GEMM_PACKED_B)), () => f.call(pb, bpBase, f.add(b, f.shl(f.add(f.mul(pc, rsB), f.mul(jc, csB)), 2)), kc, nc, rsB, csB));
       // accumulate into C after the first k block; scale every block's product; run the rest of
       // the epilogue only on the last block
       f.set(
@@ -283,7 +292,7 @@ export function addGemm(mod: ModuleBuilder, s: MicroShape, shared = false): void
       );
       f.for(ic, 0, m, MC, () => {
         f.set(mc, f.min(MC, f.sub(m, ic)));
-        f.call(pa, apBase, f.add(a, f.shl(f.add(f.mul(ic, rsA), f.mul(pc, csA)), 2)), mc, kc, rsA, csA);
+        f.if(f.eqz(f.and(packed, GEMM_PACKED_A)), () => f.call(pa, apBase, f.add(a, f.shl(f.add(f.mul(ic, rsA), f.mul(pc, csA)), 2)), mc, kc, rsA, csA));
         f.for(jr, 0, nc, s.nr, () => {
           f.set(nr, f.min(s.nr, f.sub(nc, jr)));
           f.for(ir, 0, mc, s.mr, () => {
@@ -309,7 +318,7 @@ export function addGemm(mod: ModuleBuilder, s: MicroShape, shared = false): void
       });
     });
   });
-  if (shared) addGemmTiles(mod, f);
+  if (shared) addGemmTiles(mod, f, pa, pb, s.mr);
 }
 
 /**
@@ -327,15 +336,26 @@ export function addGemm(mod: ModuleBuilder, s: MicroShape, shared = false): void
  * a chunk is claimed once and its thread runs the whole batch on it, accumulating after the
  * first product (flags may then only hold GEMM_ACCUMULATE and GEMM_SCALE).
  */
-function addGemmTiles(mod: ModuleBuilder, gemm: Fn): void {
+function addGemmTiles(mod: ModuleBuilder, gemm: Fn, pa: Fn, pb: Fn, mr: number): void {
   const f = mod.fn('gemm_tiles', Array<typeof I32>(26).fill(I32));
   const [m, n, k, a0, rsA, csA, b0, rsB, csB, c0, ldc, flags, bias, ws, MC, KC, NC, alpha, counter, chunk, byCols, count, strideA, strideB, strideC, sum] =
     f.params as Local[] as [
       Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
       Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local,
     ];
-  const [total, per, claim, mat, start, len, go, a, b, c, i, t, fl] = f.locals(13, I32);
+  const [total, per, claim, mat, start, len, go, a, b, c, i, t, fl, reuse, packedMat] = f.locals(15, I32);
   f.set(total, f.select(n, m, byCols));
+  // the operand every chunk of a matrix shares (A when splitting columns, B when splitting rows)
+  // is packed once per thread and matrix when it is one block; a summed batch's chunks change
+  // matrices at every product, so they pack as they go
+  f.set(
+    reuse,
+    f.and(
+      f.and(f.eqz(sum), f.le(k, KC)),
+      f.select(f.le(m, MC), f.le(n, NC), byCols),
+    ),
+  );
+  f.set(packedMat, -1);
   // chunks per matrix
   f.set(per, f.div(f.sub(f.add(total, chunk), 1), chunk));
   f.set(go, 1);
@@ -376,7 +396,22 @@ function addGemmTiles(mod: ModuleBuilder, gemm: Fn): void {
           f.set(len, f.min(chunk, f.sub(total, start)));
           operands(mat);
           f.set(c, f.add(c0, f.shl(f.mul(mat, strideC), 2)));
-          run(flags);
+          f.if(
+            reuse,
+            () => {
+              // gemm's workspace layout: packed A at ws, packed B after (MC + MR) * KC floats
+              f.if(f.ne(packedMat, mat), () => {
+                f.if(
+                  byCols,
+                  () => f.call(pa, ws, a, m, k, rsA, csA),
+                  () => f.call(pb, f.add(ws, f.shl(f.mul(f.add(MC, mr), KC), 2)), b, k, n, rsB, csB),
+                );
+                f.set(packedMat, mat);
+              });
+              run(f.or(flags, f.select(GEMM_PACKED_A, GEMM_PACKED_B, byCols)));
+            },
+            () => run(flags),
+          );
         },
       ),
     );
