@@ -54,6 +54,7 @@ const start = (msg) => {
   const base = ${SLOT0} + slot * ${SLOT};
   post('ready');
   let seen = 0;
+  const args = [];
   for (;;) {
     // spin a while before sleeping: a fork soon after the last one (the next kernel of a step)
     // then starts without a futex wake-up (tens of microseconds on a VM)
@@ -67,10 +68,12 @@ const start = (msg) => {
     seen = seq;
     const fn = ctl[base + 1];
     if (fn < 0) return;
-    const args = [];
-    for (let i = 0; i < ctl[base + 2]; i++) args.push(ctl[base + 3 + i]);
+    // one argument array for every task: a worker that allocates per task collects garbage
+    // in the middle of a GEMM now and then
+    args.length = ctl[base + 2];
+    for (let i = 0; i < args.length; i++) args[i] = ctl[base + 3 + i];
     try {
-      fns[fn](...args);
+      fns[fn].apply(null, args);
     } catch (e) {
       Atomics.store(ctl, ${FAILED}, 1);
     }
