@@ -29,6 +29,15 @@ export interface ImportOptions {
   /** Turn float Constant nodes with more than one element into params (paddle2onnx-style weights). */
   liftConstants?: boolean;
   /**
+   * 'untie' (default): `Identity(initializer)` whose output feeds the graph is a weight of its
+   * own, named by that output, starting from the initializer's data. torch.onnx.export
+   * deduplicates initializers whose values are equal (biases and BatchNorm statistics that start
+   * at zero, ...) and re-creates each duplicate as such an Identity under its torch name; those
+   * are separate parameters in the source model and must train separately. 'tie': every use
+   * shares the one initializer (a genuinely shared weight read through Identity).
+   */
+  identityInitializers?: 'untie' | 'tie';
+  /**
    * The IR dtype of ONNX FLOAT tensors (default float32). 'float64' runs the whole model in double
    * precision: reference-quality numbers for gradient checks and parity tests.
    */

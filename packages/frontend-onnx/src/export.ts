@@ -7,7 +7,7 @@
 import { PockError, fmtShape, tensor, writeSafetensors, type Tensor } from '@pockengine/core';
 import { decodeOnnx } from './import.js';
 import { encodeNode, encodeTensor } from './proto/encode.js';
-import { AttrType, decodeNode, decodeTensor, type OnnxTensor } from './proto/onnx.js';
+import { AttrType, decodeNode, decodeTensor, type OnnxNode, type OnnxTensor } from './proto/onnx.js';
 import { ProtoReader, ProtoWriter, Wire, scanFields } from './proto/wire.js';
 import { dtypeOf, tensorFromProto, tensorToProto } from './tensor-proto.js';
 
@@ -29,19 +29,44 @@ const INITIALIZER_FIELD = 5;
 export function exportOnnx(original: Uint8Array, updated: ReadonlyMap<string, Tensor>, opts: ExportOptions = {}): Uint8Array {
   const model = decodeOnnx(original, opts.file);
   const inits = new Map(model.graph.initializers.map((t) => [t.name, t]));
-  const unknown = [...updated.keys()].filter((k) => !inits.has(k));
+  // weights the importer untied from a deduplicated initializer: exported as initializers of
+  // their own, their Identity node removed
+  const untied = untiedCopies(model.graph.nodes, inits);
+  const unknown = [...updated.keys()].filter((k) => !inits.has(k) && !untied.has(k));
   if (unknown.length)
     throw new PockError('input', `no initializer named ${unknown.map((u) => `'${u}'`).join(', ')} in the model; only initializers (params, buffers) can be exported`, { file: opts.file });
   const replacements = new Map<string, Uint8Array>();
-  for (const [name, t] of updated) replacements.set(name, encodeTensor(tensorToProto(name, checked(name, t, inits.get(name)!, opts.file))));
+  const added: Uint8Array[] = [];
+  const dropped = new Set<string>();
+  for (const [name, t] of updated) {
+    const bytes = encodeTensor(tensorToProto(name, checked(name, t, inits.get(name) ?? untied.get(name)!, opts.file)));
+    if (inits.has(name)) replacements.set(name, bytes);
+    else {
+      added.push(bytes);
+      dropped.add(name);
+    }
+  }
 
   const out = new ProtoWriter();
   for (const f of scanFields(original, 'ModelProto')) {
     if (f.field === GRAPH_FIELD && f.wire === Wire.Bytes)
-      out.bytes(GRAPH_FIELD, rewriteGraph(original.subarray(f.payloadStart, f.payloadEnd), replacements, opts));
+      out.bytes(GRAPH_FIELD, rewriteGraph(original.subarray(f.payloadStart, f.payloadEnd), replacements, opts, added, dropped));
     else out.raw(original.subarray(f.start, f.end));
   }
   return out.finish();
+}
+
+/**
+ * Float initializers read through Identity, by the Identity's output name: the weights the
+ * importer unties (ImportOptions.identityInitializers), each with the initializer it copies.
+ */
+function untiedCopies(nodes: readonly OnnxNode[], inits: ReadonlyMap<string, OnnxTensor>): Map<string, OnnxTensor> {
+  const out = new Map<string, OnnxTensor>();
+  for (const n of nodes) {
+    const src = inits.get(n.inputs[0] ?? '');
+    if (n.opType === 'Identity' && n.outputs[0] && src && (src.dataType === 1 || src.dataType === 11)) out.set(n.outputs[0], src);
+  }
+  return out;
 }
 
 /** The update as the initializer's dtype and shape (a float64 update of a float32 weight is rounded). */
@@ -56,7 +81,17 @@ function checked(name: string, t: Tensor, init: OnnxTensor, file?: string): Tens
   return tensor(dtype, t.shape, t.data);
 }
 
-function rewriteGraph(graph: Uint8Array, replacements: ReadonlyMap<string, Uint8Array>, opts: ExportOptions): Uint8Array {
+/**
+ * The graph with initializers replaced, `added` initializers appended and the Identity nodes
+ * producing the `dropped` names removed (those names are initializers now).
+ */
+function rewriteGraph(
+  graph: Uint8Array,
+  replacements: ReadonlyMap<string, Uint8Array>,
+  opts: ExportOptions,
+  added: readonly Uint8Array[] = [],
+  dropped: ReadonlySet<string> = new Set(),
+): Uint8Array {
   const w = new ProtoWriter();
   for (const f of scanFields(graph, 'GraphProto')) {
     const payload = graph.subarray(f.payloadStart, f.payloadEnd);
@@ -67,8 +102,12 @@ function rewriteGraph(graph: Uint8Array, replacements: ReadonlyMap<string, Uint8
         w.bytes(INITIALIZER_FIELD, r);
         continue;
       }
-    } else if (opts.inference && f.field === NODE_FIELD && f.wire === Wire.Bytes) {
-      const patched = inferenceNode(payload);
+    } else if (f.field === NODE_FIELD && f.wire === Wire.Bytes && (opts.inference || dropped.size)) {
+      if (dropped.size) {
+        const n = decodeNode(new ProtoReader(payload, 'node'), 0);
+        if (n.opType === 'Identity' && dropped.has(n.outputs[0] ?? '')) continue;
+      }
+      const patched = opts.inference ? inferenceNode(payload) : undefined;
       if (patched) {
         w.bytes(NODE_FIELD, patched);
         continue;
@@ -76,6 +115,7 @@ function rewriteGraph(graph: Uint8Array, replacements: ReadonlyMap<string, Uint8
     }
     w.raw(graph.subarray(f.start, f.end));
   }
+  for (const a of added) w.bytes(INITIALIZER_FIELD, a);
   return w.finish();
 }
 
@@ -105,6 +145,13 @@ export function exportWeights(original: Uint8Array, updated: ReadonlyMap<string,
       if (init.dataLocation === 1) continue; // external data stays where it is
       out.set(init.name, tensorFromProto(init, { file, param: init.name }));
     }
+  }
+  const inits = new Map(model.graph.initializers.map((t) => [t.name, t]));
+  for (const [name, src] of untiedCopies(model.graph.nodes, inits)) {
+    if (out.has(name)) continue;
+    const u = updated.get(name);
+    if (u) out.set(name, checked(name, u, src, file));
+    else if (src.dataLocation !== 1) out.set(name, tensorFromProto(src, { file, param: name }));
   }
   for (const k of updated.keys())
     if (!out.has(k)) throw new PockError('input', `no initializer named '${k}' in the model`, { file });

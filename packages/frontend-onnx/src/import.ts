@@ -139,6 +139,11 @@ class Importer implements ImportState {
       this.b.scope = name;
       let outs: (Sym | null)[];
       try {
+        const copy = this.untiedCopy(node);
+        if (copy) {
+          this.syms.set(node.outputs[0]!, copy);
+          return;
+        }
         const fold = CONST_EVAL[node.opType];
         if (fold && node.inputs.every((i) => i === '' || this.foldable(i, ctx.where))) outs = this.maybeLift(node, fold(ctx));
         else {
@@ -222,6 +227,23 @@ class Importer implements ImportState {
       const dtype = this.mapFloat(dtypeOf(inp.elemType!, `input '${inp.name}'`, { file }));
       this.syms.set(inp.name, this.b.input(inp.name, dtype, shapes[k]!));
     });
+  }
+
+  /**
+   * identityInitializers 'untie': a float initializer read through Identity becomes a param (or
+   * a buffer, for BatchNorm statistics) of its own, named by the Identity's output.
+   */
+  private untiedCopy(node: OnnxNode): Sym | undefined {
+    if (node.opType !== 'Identity' || (this.opts.identityInitializers ?? 'untie') === 'tie') return undefined;
+    const src = node.inputs[0];
+    const out = node.outputs[0];
+    const init = src ? this.initializers.get(src) : undefined;
+    if (!init || !out) return undefined;
+    if (init.dataType !== 1 && init.dataType !== 11) return undefined;
+    const t = this.decodeTensor(init, { file: this.opts.file, param: src });
+    const buffer = this.bufferNames.has(out) || this.bufferNames.has(src!);
+    (buffer ? this.buffers : this.params).push(out);
+    return buffer ? this.b.buffer(out, t) : this.b.param(out, t);
   }
 
   /** liftConstants: float Constant outputs with more than one element become params. */
