@@ -205,6 +205,9 @@ export class NodeContext {
     const a = this.attr(name, AttrType.STRING);
     return a?.s ? new TextDecoder().decode(a.s) : def;
   }
+  stringList(name: string): string[] | undefined {
+    return this.attr(name, AttrType.STRINGS)?.strings.map((b) => new TextDecoder().decode(b));
+  }
   /** A tensor attribute, decoded. */
   tensorAttr(name: string): Tensor | undefined {
     const t = this.attr(name, AttrType.TENSOR)?.t;

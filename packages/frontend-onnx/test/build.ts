@@ -5,7 +5,7 @@ import { encodeModel } from '../src/proto/encode.js';
 import { DTYPE_TO_ONNX, tensorToProto } from '../src/tensor-proto.js';
 
 /** Attribute values: integers are INT, other numbers FLOAT ({ f } forces FLOAT), arrays INTS / FLOATS. */
-export type AttrValue = number | { f: number } | number[] | { floats: number[] } | string | Tensor;
+export type AttrValue = number | { f: number } | number[] | { floats: number[] } | { strings: string[] } | string | Tensor;
 
 function attribute(name: string, v: AttrValue): OnnxAttribute {
   const a: OnnxAttribute = { name, type: 0, floats: [], ints: [], strings: [], tensors: [], graphs: [] };
@@ -16,6 +16,7 @@ function attribute(name: string, v: AttrValue): OnnxAttribute {
   else if (Array.isArray(v)) Object.assign(a, { type: AttrType.INTS, ints: v });
   else if ('f' in v) Object.assign(a, { type: AttrType.FLOAT, f: v.f });
   else if ('floats' in v) Object.assign(a, { type: AttrType.FLOATS, floats: v.floats });
+  else if ('strings' in v) Object.assign(a, { type: AttrType.STRINGS, strings: v.strings.map((x) => new TextEncoder().encode(x)) });
   else Object.assign(a, { type: AttrType.TENSOR, t: tensorToProto('', v) });
   return a;
 }

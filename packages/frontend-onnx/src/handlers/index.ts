@@ -10,6 +10,7 @@ import { elementwiseHandlers } from './elementwise.js';
 import { matmulHandlers } from './matmul.js';
 import { normHandlers } from './norm.js';
 import { reduceHandlers } from './reduce.js';
+import { rnnHandlers } from './rnn.js';
 import { constantOnlyHandler, shapeHandlers } from './shape.js';
 import type { HandlerTable, OnnxHandler } from './types.js';
 
@@ -20,6 +21,7 @@ const COMPUTE: HandlerTable = {
   ...convHandlers,
   ...normHandlers,
   ...reduceHandlers,
+  ...rnnHandlers,
   ...shapeHandlers,
 };
 

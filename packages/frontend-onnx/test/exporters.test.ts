@@ -1,0 +1,64 @@
+/**
+ * Exporter output the shared reference models do not cover, checked against PyTorch's own numbers
+ * (fixtures/make_fixtures.py): torch.onnx.export's default eval mode (BatchNorm folded, equal
+ * initializers deduplicated into Identity copies) and its recurrent ops (GRU, LSTM, RNN;
+ * bidirectional, two layers, batch-first and not, Y and Y_h read-outs).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CpuBackend } from '@pockengine/backend-cpu';
+import { Program, compileTrainingGraph, readSafetensors, type Tensor } from '@pockengine/core';
+import { describe, expect, it } from 'vitest';
+import { importOnnx } from '../src/index.js';
+import { compare, type RefFile } from './refs.js';
+
+const DIR = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+interface Fixture {
+  name: string;
+  /** Parameters whose gradients must be compared (eval exports rename folded recurrent weights). */
+  mustCompare: string[] | 'all';
+}
+
+const FIXTURES: Fixture[] = [
+  { name: 'tiny_cnn.eval', mustCompare: 'all' },
+  { name: 'gru.eval', mustCompare: ['emb.weight', 'fc.weight', 'fc.bias'] },
+  { name: 'lstm_hidden.eval', mustCompare: ['emb.weight', 'fc.weight', 'fc.bias'] },
+  { name: 'bilstm2.train', mustCompare: 'all' },
+  { name: 'bigru2.eval', mustCompare: ['emb.weight', 'fc.weight', 'fc.bias'] },
+  { name: 'rnn_relu.eval', mustCompare: ['emb.weight', 'fc.weight', 'fc.bias'] },
+];
+
+function refOf(tensors: Map<string, Tensor>): RefFile {
+  let gradMaxAbs = 0;
+  for (const [k, t] of tensors) if (k.startsWith('grad.')) for (const v of t.data as Float32Array) gradMaxAbs = Math.max(gradMaxAbs, Math.abs(v));
+  return { tensors, meta: {}, fp32: {}, gradMaxAbs, sparse: [], inputs: {} };
+}
+
+describe('PyTorch exports beyond the shared models', () => {
+  for (const f of FIXTURES)
+    it(`${f.name}: loss, logits and gradients match PyTorch`, async () => {
+      const { tensors } = readSafetensors(new Uint8Array(readFileSync(`${DIR}${f.name}.ref.safetensors`)));
+      const ref = refOf(tensors);
+      const input = tensors.get('input')!;
+      const m = importOnnx(new Uint8Array(readFileSync(`${DIR}${f.name}.onnx`)), { inputShapes: { input: [...input.shape] }, file: `${f.name}.onnx` });
+      const { graph } = compileTrainingGraph(m.graph, { loss: { kind: 'cross-entropy', labelDtype: 'int64' }, keepPrediction: 'logits' });
+      const p = Program.create(graph, new CpuBackend());
+      const out = await p.step({ input, labels: tensors.get('labels')! });
+      p.dispose();
+      expect(Number(out.loss!.data[0])).toBeCloseTo(Number(tensors.get('loss')!.data[0]), 5);
+      const compared: string[] = [];
+      const failed: string[] = [];
+      const logits = compare('logits', out.logits, ref);
+      if (!logits.pass) failed.push(`logits: relative error ${logits.relErr.toExponential(2)}`);
+      for (const k of tensors.keys()) {
+        if (!k.startsWith('grad.') || !out[k]) continue;
+        const c = compare(k, out[k], ref);
+        compared.push(k.slice('grad.'.length));
+        if (!c.pass) failed.push(`${k}: relative error ${c.relErr.toExponential(2)}`);
+      }
+      expect(failed).toEqual([]);
+      const want = f.mustCompare === 'all' ? [...tensors.keys()].filter((k) => k.startsWith('grad.')).map((k) => k.slice(5)) : f.mustCompare;
+      expect(compared).toEqual(expect.arrayContaining(want));
+    });
+});
