@@ -24,7 +24,7 @@ export { Program, type Feeds } from './runtime/program.js';
 export * as nn from './nn/layers.js';
 export { compileTraining } from './runtime/compile-program.js';
 export { dropoutKeep, dropoutUniform, dropoutScale, type DropoutAttrs } from './ops/dropout.js';
-export { convGeometry, convOutShape, convOutSize, type ConvAttrs, type ConvGeometry } from './ops/conv.js';
+export { convGeometry, convOutShape, convOutSize, type ConvAttrs, type ConvGeometry, type ConvGradInputAttrs, type ConvGradWeightAttrs } from './ops/conv.js';
 export { poolGeometry, poolOutSize, type MaxPoolAttrs, type AvgPoolAttrs, type PoolGeometry } from './ops/pool.js';
 export { batchNormDims, layerNormDims, layerNormStatShape, type BatchNormAttrs, type LayerNormAttrs } from './ops/norm.js';
 export { readSafetensors, writeSafetensors, type Safetensors } from './io/safetensors.js';

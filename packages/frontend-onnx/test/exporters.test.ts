@@ -1,8 +1,9 @@
 /**
  * Exporter output the shared reference models do not cover, checked against PyTorch's own numbers
  * (fixtures/make_fixtures.py): torch.onnx.export's default eval mode (BatchNorm folded, equal
- * initializers deduplicated into Identity copies) and its recurrent ops (GRU, LSTM, RNN;
- * bidirectional, two layers, batch-first and not, Y and Y_h read-outs).
+ * initializers deduplicated into Identity copies), its recurrent ops (GRU, LSTM, RNN;
+ * bidirectional, two layers, batch-first and not, Y and Y_h read-outs) and ConvTranspose (2-D with
+ * stride, padding, output padding, groups, dilation; 1-D).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,7 @@ interface Fixture {
 
 const FIXTURES: Fixture[] = [
   { name: 'tiny_cnn.eval', mustCompare: 'all' },
+  { name: 'tiny_decoder.eval', mustCompare: 'all' },
   { name: 'gru.eval', mustCompare: ['emb.weight', 'fc.weight', 'fc.bias'] },
   { name: 'lstm_hidden.eval', mustCompare: ['emb.weight', 'fc.weight', 'fc.bias'] },
   { name: 'bilstm2.train', mustCompare: 'all' },

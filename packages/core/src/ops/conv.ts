@@ -147,7 +147,13 @@ export const convOps: { [K in keyof ConvOpsAttrs]: OpDef<ConvOpsAttrs[K]> } = {
     },
   }),
 
-  /** dx of conv2d: inputs [dy (N,M,OH,OW), w] -> [dx (inputShape)]. */
+  /**
+   * dx of conv2d: inputs [dy (N,M,OH,OW), w] -> [dx (inputShape)]. Also the forward op of a
+   * transposed convolution (ONNX ConvTranspose, Keras Conv2DTranspose: x plays dy, and the
+   * weight layout [C_in, C_out/groups, kH, kW] is conv2d's), hence its own gradient rule:
+   * d dy = conv2d(g, w), d w = conv2d_grad_weight(g, dy) (the conv whose adjoint it is, read
+   * with g as its input and dy as its output gradient).
+   */
   conv2d_grad_input: defineOp<ConvGradInputAttrs>({
     name: 'conv2d_grad_input',
     arity: [2, 2],
@@ -158,7 +164,13 @@ export const convOps: { [K in keyof ConvOpsAttrs]: OpDef<ConvOpsAttrs[K]> } = {
       requireShape(inputs[0]!, convOutShape(a.inputShape, inputs[1]!.shape, a, where), 'dy', where);
       return [{ dtype, shape: [...a.inputShape] }];
     },
-    nondiff: 'backward',
+    vjp: (b, { inputs: [dy, w], attrs, needs }, [g]) => {
+      const a = convAttrsOf(attrs);
+      return [
+        needs[0] ? b.op1('conv2d', [g!, w!], a) : null,
+        needs[1] ? b.op1('conv2d_grad_weight', [g!, dy!], { ...a, weightShape: [...b.shape(w!)] }) : null,
+      ];
+    },
     cost: (inputs, outputs, a) => ({
       flops: convFlops(convGeometry(a.inputShape, inputs[1]!.shape, a)),
       bytes: movedBytes(inputs, outputs),

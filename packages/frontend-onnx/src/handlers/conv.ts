@@ -97,7 +97,68 @@ function globalPool(op: 'reduce_mean' | 'reduce_max') {
   };
 }
 
+/**
+ * ConvTranspose (https://onnx.ai/onnx/operators/onnx__ConvTranspose.html) is the adjoint of a
+ * conv: conv2d_grad_input with x in the role of the conv's output gradient and the weight
+ * [C_in, C_out / group, kH, kW] read as that conv's. Output size per axis:
+ * stride (in - 1) + output_padding + dilation (k - 1) + 1 - pads, or output_shape (pads then
+ * derived as the spec says: the odd one at the end for SAME_UPPER, at the beginning otherwise).
+ */
+function convTranspose(ctx: NodeContext): ValueId[] {
+  const b = ctx.b;
+  const x = ctx.value(0);
+  const wv = ctx.valueAs(1, b.dtype(x));
+  const xs = b.shape(x);
+  const ws = b.shape(wv);
+  const sp = spatial(ctx, x);
+  const r = sp.length;
+  if (r !== 1 && r !== 2) ctx.fail(`only 1-D and 2-D ConvTranspose are supported (input has ${r} spatial dims)`, 'shape');
+  if (ws.length !== r + 2) ctx.fail(`weight must be [C_in, C_out/group, ...kernel] of rank ${r + 2}, got [${ws}]`, 'shape');
+  const group = ctx.int('group', 1);
+  if (ws[0] !== xs[1]) ctx.fail(`weight [${ws}] expects ${ws[0]} input channels, the input [${xs}] has ${xs[1]}`, 'shape');
+  const kernel = ctx.intList('kernel_shape') ?? ws.slice(2);
+  if (kernel.length !== r || kernel.some((k, i) => k !== ws[2 + i])) ctx.fail(`kernel_shape ${JSON.stringify(kernel)} does not match the weight [${ws}]`);
+  const strides = ctx.intList('strides') ?? kernel.map(() => 1);
+  const dilations = ctx.intList('dilations') ?? kernel.map(() => 1);
+  const outPad = ctx.intList('output_padding') ?? kernel.map(() => 0);
+  if (strides.length !== r || dilations.length !== r || outPad.length !== r) ctx.fail(`strides, dilations and output_padding must have ${r} entries`);
+  if (outPad.some((p, i) => p < 0 || (p >= strides[i]! && p >= dilations[i]!)))
+    ctx.fail(`output_padding ${JSON.stringify(outPad)} must be smaller than the stride or the dilation of its axis (strides ${JSON.stringify(strides)})`);
+  const full = sp.map((n, i) => strides[i]! * (n - 1) + outPad[i]! + dilations[i]! * (kernel[i]! - 1) + 1);
+  const autoPad = ctx.string('auto_pad', 'NOTSET');
+  if (!['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'].includes(autoPad)) ctx.fail(`auto_pad='${autoPad}' is not supported`);
+  let outShape = ctx.intList('output_shape');
+  if (outShape && outShape.length === r + 2) outShape = outShape.slice(2); // some exporters give N and C too
+  if (!outShape && (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER')) outShape = sp.map((n, i) => n * strides[i]!);
+  let pads: number[];
+  if (outShape) {
+    if (outShape.length !== r) ctx.fail(`output_shape ${JSON.stringify(outShape)} must have ${r} entries`);
+    const total = full.map((f, i) => f - outShape![i]!);
+    if (total.some((t) => t < 0)) ctx.fail(`output_shape ${JSON.stringify(outShape)} is larger than the transposed convolution's full output ${JSON.stringify(full)}`, 'shape');
+    const lower = autoPad !== 'SAME_UPPER';
+    pads = [...total.map((t) => (lower ? t - Math.floor(t / 2) : Math.floor(t / 2))), ...total.map((t) => (lower ? Math.floor(t / 2) : t - Math.floor(t / 2)))];
+  } else pads = autoPad === 'VALID' ? kernel.map(() => 0).concat(kernel.map(() => 0)) : (ctx.intList('pads') ?? kernel.map(() => 0).concat(kernel.map(() => 0)));
+  if (pads.length !== 2 * r) ctx.fail(`pads must have ${2 * r} entries`);
+  const out = full.map((f, i) => f - pads[i]! - pads[r + i]!);
+  if (out.some((o) => o < 1)) ctx.fail(`the output would be empty: ${JSON.stringify(out)} (pads ${JSON.stringify(pads)})`, 'shape');
+  const cOut = ws[1]! * group;
+  const twoD = r === 2;
+  const x2 = as2d(ctx, x);
+  const w2 = twoD ? wv : b.reshape(wv, [ws[0]!, ws[1]!, 1, ws[2]!]);
+  const attrs = {
+    strides: twoD ? strides : [1, strides[0]!],
+    pads: twoD ? pads : [0, pads[0]!, 0, pads[1]!],
+    dilations: twoD ? dilations : [1, dilations[0]!],
+    groups: group,
+    inputShape: twoD ? [xs[0]!, cOut, out[0]!, out[1]!] : [xs[0]!, cOut, 1, out[0]!],
+  };
+  let y = b.op1('conv2d_grad_input', [x2, w2], attrs);
+  if (ctx.has(2)) y = b.add(y, b.reshape(ctx.valueAs(2, b.dtype(x)), [cOut, 1, 1]));
+  return [twoD ? y : b.reshape(y, [xs[0]!, cOut, out[0]!])];
+}
+
 export const convHandlers: HandlerTable = {
+  ConvTranspose: convTranspose,
   Conv: (ctx) => {
     const b = ctx.b;
     const x = ctx.value(0);

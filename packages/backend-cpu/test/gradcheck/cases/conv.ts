@@ -1,9 +1,10 @@
 /**
  * conv2d gradient cases: plain, stride 2, asymmetric pads, groups=2, depthwise (groups = C, channel
  * multiplier 2), dilation 2 and 1x1, with and without bias. conv2d is linear in x and in w, so
- * central differences are exact up to rounding. The two backward ops are exercised here.
+ * central differences are exact up to rounding. The two backward ops are exercised here, and
+ * conv2d_grad_input's own rule (it is also the transposed convolution's forward op).
  */
-import type { ConvAttrs } from '@pockengine/core';
+import type { ConvAttrs, ConvGradInputAttrs } from '@pockengine/core';
 import type { ForwardCases, GradCase, GradCases } from '../harness.js';
 
 const attrs = (a: Partial<ConvAttrs> = {}): ConvAttrs => ({
@@ -29,5 +30,19 @@ const convCases: GradCase<'conv2d'>[] = [
   { label: 'only the weight and bias (x constant)', inputs: shapes([1, 2, 4, 4], [2, 2, 2, 2], true), attrs: attrs({ strides: [2, 1] }), wrt: [1, 2] },
 ];
 
-export const convGrad: GradCases = { conv2d: convCases };
+/**
+ * conv2d_grad_input as a forward op (a transposed convolution: ConvTranspose, Conv2DTranspose):
+ * inputs [x (the conv's dy shape), w], output inputShape. Output padding is an inputShape one row
+ * or column larger than the smallest that fits (the extra row only receives nothing).
+ */
+const tAttrs = (inputShape: number[], a: Partial<ConvAttrs> = {}): ConvGradInputAttrs => ({ ...attrs(a), inputShape });
+const transposedCases: GradCase<'conv2d_grad_input'>[] = [
+  { label: 'transposed 3x3', inputs: [{ shape: [1, 3, 3, 3] }, { shape: [3, 2, 3, 3] }], attrs: tAttrs([1, 2, 5, 5]) },
+  { label: 'transposed stride 2, pads 1, output padding 1, batch 2', inputs: [{ shape: [2, 3, 3, 3] }, { shape: [3, 2, 3, 3] }], attrs: tAttrs([2, 2, 6, 6], { strides: [2, 2], pads: [1, 1, 1, 1] }) },
+  { label: 'transposed groups=2', inputs: [{ shape: [1, 4, 5, 5] }, { shape: [4, 1, 3, 3] }], attrs: tAttrs([1, 2, 5, 5], { groups: 2, pads: [1, 1, 1, 1] }) },
+  { label: 'transposed dilation 2, stride [2,1], asymmetric pads', inputs: [{ shape: [1, 2, 3, 3] }, { shape: [2, 2, 2, 3] }], attrs: tAttrs([1, 2, 7, 6], { dilations: [2, 2], strides: [2, 1], pads: [1, 0, 0, 1] }) },
+  { label: 'transposed, only the weight', inputs: [{ shape: [1, 2, 2, 2] }, { shape: [2, 3, 2, 2] }], attrs: tAttrs([1, 3, 4, 4], { strides: [2, 2] }), wrt: [1] },
+];
+
+export const convGrad: GradCases = { conv2d: convCases, conv2d_grad_input: transposedCases };
 export const convForward: ForwardCases = {};
