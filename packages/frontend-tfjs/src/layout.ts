@@ -121,6 +121,30 @@ export function convHwio(b: GraphBuilder, x: Act, kernel: ValueId, bias: ValueId
 }
 
 /**
+ * Transposed conv2d (tf.conv2dTranspose, Keras Conv2DTranspose) of x with a [kh, kw, F, C] kernel
+ * (+ bias [F]); result NCHW [N, F, OH, OW]. It is the input gradient of the conv2d that maps
+ * [N, F, OH, OW] to x with that kernel read as HWIO (I = F, O = C), so it lowers to
+ * conv2d_grad_input with that conv's TF padding; OH = H * stride (+ max(k - stride, 0) for 'valid'),
+ * as tfjs-layers' deconvLength.
+ */
+export function convTransposeHwoi(b: GraphBuilder, x: Act, kernel: ValueId, bias: ValueId | null, spec: ConvSpec, where: ErrorLocation = {}): Act {
+  const xv = nchw(b, x, where);
+  const k = b.shape(kernel);
+  if (k.length !== 4) throw new PockError('shape', `transposed conv kernel must be [kh, kw, filters, in_channels], got [${k}]`, where);
+  const [kh, kw, f, c] = k as [number, number, number, number];
+  const [n, cx, h, w] = b.shape(xv) as [number, number, number, number];
+  if (cx !== c) throw new PockError('shape', `kernel [${k}] expects ${c} input channels, the input has ${cx}`, where);
+  if (typeof spec.padding !== 'string') throw new PockError('attr', 'explicit padding is not supported for a transposed conv', where);
+  const padding = spec.padding;
+  const out = [h, w].map((d, i) => d * spec.strides[i]! + (padding === 'valid' ? Math.max([kh, kw][i]! - spec.strides[i]!, 0) : 0));
+  const pads = tfPads2d(padding, out, [kh, kw], spec.strides, spec.dilations);
+  const wt = b.transpose(kernel, [3, 2, 0, 1]); // [C, F, kh, kw]: conv2d's [M, C/groups, kh, kw] of the adjoint conv
+  let y = b.op1('conv2d_grad_input', [xv, wt], { strides: [...spec.strides], pads, dilations: [...spec.dilations], groups: 1, inputShape: [n, f, out[0]!, out[1]!] });
+  if (bias !== null) y = b.add(y, b.reshape(bias, [f, 1, 1]));
+  return act(y, true);
+}
+
+/**
  * Depthwise conv2d of x with a [kh, kw, C, M] kernel (+ bias [C*M]); result NCHW. TF's output
  * channel c*M + m is filter m of input channel c, which is exactly a grouped conv with groups = C
  * and weight [C*M, 1, kh, kw] (weight row c*M + m belongs to group c).

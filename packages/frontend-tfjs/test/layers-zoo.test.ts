@@ -54,7 +54,23 @@ function zoo(): tfl.LayersModel {
   return tfl.model({ inputs: inp, outputs: out });
 }
 
+/** Conv2DTranspose: stride 2 'same', stride 2 'valid' with a kernel larger than the stride, stride 1 without bias. */
+function decoder(): tfl.LayersModel {
+  const inp = tfl.input({ shape: [3, 4, 3], name: 'dec_img' });
+  let x = ap(L.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'dec_up1' }), inp); // [6, 8, 4]
+  x = ap(L.conv2dTranspose({ filters: 3, kernelSize: [3, 2], strides: [2, 1], padding: 'valid', name: 'dec_up2' }), x); // [13, 9, 3]
+  x = ap(L.conv2dTranspose({ filters: 2, kernelSize: 2, padding: 'valid', useBias: false, activation: 'tanh', name: 'dec_up3' }), x); // [14, 10, 2]
+  const out = ap(L.dense({ units: 4, activation: 'softmax', name: 'dec_head' }), ap(L.globalAveragePooling2d({ name: 'dec_gap' }), x));
+  return tfl.model({ inputs: inp, outputs: out });
+}
+
 describe('layer coverage', () => {
+  it('Conv2DTranspose (same / valid, strides, no bias): prediction, loss, gradients', async () => {
+    const model = decoder();
+    randomizeWeights(model, 111, 0.5);
+    await checkParity({ model, inputs: { dec_img: randomInput([2, 3, 4, 3], 112) }, labels: randomLabels(2, 4, 113) });
+  });
+
   it('a model using most supported layers: prediction, loss, gradients', async () => {
     const model = zoo();
     randomizeWeights(model, 101, 0.4);

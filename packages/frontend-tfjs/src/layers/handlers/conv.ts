@@ -1,10 +1,10 @@
 /**
  * Convolution layers (tfjs-layers src/layers/convolutional.ts, convolutional_depthwise.ts):
- * Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D. Kernels stay params in their TF.js layout
+ * Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D. Kernels stay params in their TF.js layout
  * and are rearranged for the NCHW conv2d op inside the graph (layout.ts). 'same' padding is
  * resolved as TF does: the odd pixel goes to the bottom / right.
  */
-import { act, convDepthwise, convHwio, nhwc, type Act, type ConvSpec } from '../../layout.js';
+import { act, convDepthwise, convHwio, convTransposeHwoi, nhwc, type Act, type ConvSpec } from '../../layout.js';
 import type { LayerContext } from '../context.js';
 import type { LayerHandlerTable } from './types.js';
 
@@ -24,6 +24,14 @@ const bias = (ctx: LayerContext) => (ctx.cfg('useBias', true) ? ctx.weight('bias
 function Conv2D(ctx: LayerContext): Act[] {
   if (ctx.cfg('groups', 1) !== 1) ctx.unsupported('groups > 1 is not supported');
   const y = convHwio(ctx.b, ctx.input(), ctx.weight('kernel'), bias(ctx), spec(ctx), ctx.where);
+  return [ctx.activate(y)];
+}
+
+/** kernel [kh, kw, filters, C]: the input gradient of a conv (convTransposeHwoi). */
+function Conv2DTranspose(ctx: LayerContext): Act[] {
+  const s = spec(ctx);
+  if (s.dilations.some((d) => d !== 1)) ctx.unsupported('dilation_rate > 1 is not supported (tf.conv2dTranspose has none)');
+  const y = convTransposeHwoi(ctx.b, ctx.input(), ctx.weight('kernel'), bias(ctx), s, ctx.where);
   return [ctx.activate(y)];
 }
 
@@ -64,4 +72,4 @@ function Conv1D(ctx: LayerContext): Act[] {
   return [ctx.activate(act(out))];
 }
 
-export const convHandlers: LayerHandlerTable = { Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D };
+export const convHandlers: LayerHandlerTable = { Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D };
