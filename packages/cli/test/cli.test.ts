@@ -84,12 +84,12 @@ describe.runIf(haveModels)('pockengine CLI', () => {
       buildModel({
         inputs: [['x', 1, [2, 3]]],
         outputs: [['z', 1, [2, 3]]],
-        nodes: [node('Celu', ['x'], ['y'], {}, 'act'), node('Hardmax', ['y'], ['z'], {}, 'pick')],
+        nodes: [node('Shrink', ['x'], ['y'], {}, 'act'), node('Hardmax', ['y'], ['z'], {}, 'pick')],
       } as never),
     );
     expect(await main(['inspect', bad])).toBe(1);
     const text = printed.text();
-    expect(text).toContain('Celu');
+    expect(text).toContain('Shrink');
     expect(text).toContain('Hardmax');
   });
 

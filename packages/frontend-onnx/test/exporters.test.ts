@@ -3,7 +3,8 @@
  * (fixtures/make_fixtures.py): torch.onnx.export's default eval mode (BatchNorm folded, equal
  * initializers deduplicated into Identity copies), its recurrent ops (GRU, LSTM, RNN;
  * bidirectional, two layers, batch-first and not, Y and Y_h read-outs) and ConvTranspose (2-D with
- * stride, padding, output padding, groups, dilation; 1-D).
+ * stride, padding, output padding, groups, dilation; 1-D) and Resize / Upsample (nearest by a factor,
+ * bilinear with and without align_corners, bicubic; opsets 9, 10 and 13).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -24,11 +25,17 @@ interface Fixture {
 const FIXTURES: Fixture[] = [
   { name: 'tiny_cnn.eval', mustCompare: 'all' },
   { name: 'tiny_decoder.eval', mustCompare: 'all' },
+  { name: 'tiny_upsampler.eval', mustCompare: 'all' },
+  { name: 'tiny_upsample_nearest.op9', mustCompare: 'all' },
+  { name: 'tiny_upsample_nearest.op10', mustCompare: 'all' },
   { name: 'gru.eval', mustCompare: ['emb.weight', 'fc.weight', 'fc.bias'] },
   { name: 'lstm_hidden.eval', mustCompare: ['emb.weight', 'fc.weight', 'fc.bias'] },
   { name: 'bilstm2.train', mustCompare: 'all' },
   { name: 'bigru2.eval', mustCompare: ['emb.weight', 'fc.weight', 'fc.bias'] },
   { name: 'rnn_relu.eval', mustCompare: ['emb.weight', 'fc.weight', 'fc.bias'] },
+  // make_norm_fixtures.py: GroupNorm (Reshape, InstanceNormalization, Mul, Add), InstanceNorm2d, Selu, Celu
+  { name: 'norm_act.op13.train', mustCompare: 'all' },
+  { name: 'norm_act.op17.train', mustCompare: 'all' },
 ];
 
 function refOf(tensors: Map<string, Tensor>): RefFile {

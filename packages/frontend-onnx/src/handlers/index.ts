@@ -10,6 +10,7 @@ import { elementwiseHandlers } from './elementwise.js';
 import { matmulHandlers } from './matmul.js';
 import { normHandlers } from './norm.js';
 import { reduceHandlers } from './reduce.js';
+import { resizeHandlers } from './resize.js';
 import { rnnHandlers } from './rnn.js';
 import { constantOnlyHandler, shapeHandlers } from './shape.js';
 import type { HandlerTable, OnnxHandler } from './types.js';
@@ -22,6 +23,7 @@ const COMPUTE: HandlerTable = {
   ...normHandlers,
   ...reduceHandlers,
   ...rnnHandlers,
+  ...resizeHandlers,
   ...shapeHandlers,
 };
 

@@ -1,8 +1,10 @@
 /**
  * BatchNormalization, LayerNormalization and Dropout: the ops whose meaning depends on the
  * training setting chosen at import (ImportOptions.batchNorm / dropout), not on the file.
+ * InstanceNormalization and GroupNormalization always use the statistics of their input and map
+ * onto layer_norm over a reshaped view.
  */
-import { size, type ValueId } from '@pockengine/core';
+import { fmtShape, isFloat, shapeEq, size, type Shape, type ValueId } from '@pockengine/core';
 import { constScalar } from '../const.js';
 import type { NodeContext, Sym } from '../context.js';
 import type { HandlerTable } from './types.js';
@@ -66,6 +68,100 @@ function LayerNormalization(ctx: NodeContext): (Sym | null)[] {
 }
 
 /**
+ * Normalizes x over the last axis of its view `view` (same element count, leading dims kept) with
+ * one layer_norm of unit scale and no bias; returns the result in the view's shape. layer_norm
+ * takes the biased variance and invStd = 1/sqrt(var + epsilon), as InstanceNormalization and
+ * GroupNormalization do, and its gradient rule covers every decomposition built on it.
+ */
+function normalizeLastAxis(ctx: NodeContext, x: ValueId, view: Shape, epsilon: number): ValueId {
+  const b = ctx.b;
+  const d = view[view.length - 1]!;
+  const rows = b.reshape(x, view);
+  const ones = b.expand(b.scalarLike(1, x), [d]);
+  return b.op1('layer_norm', [rows, ones], { axis: view.length - 1, epsilon });
+}
+
+/** Input 0 as a float value of rank >= `minRank`, with its shape. */
+function floatInput(ctx: NodeContext, minRank: number): { x: ValueId; xs: Shape } {
+  const x = ctx.value(0);
+  const xs = ctx.b.shape(x);
+  const dtype = ctx.b.dtype(x);
+  if (!isFloat(dtype)) ctx.fail(`input X must be a float tensor, got ${dtype}`, 'dtype');
+  if (xs.length < minRank)
+    ctx.fail(`input X must be [N, C${minRank > 2 ? ', D1' : ''}, ...] (rank >= ${minRank}), got shape ${fmtShape(xs)}`, 'shape');
+  return { x, xs };
+}
+
+/** Input i (a scale or bias) in `like`'s dtype; its shape must be `want`. */
+function affineInput(ctx: NodeContext, i: number, like: ValueId, what: string, want: Shape, hint: string): ValueId {
+  const v = ctx.valueAs(i, ctx.b.dtype(like));
+  const s = ctx.b.shape(v);
+  if (!shapeEq(s, want)) ctx.fail(`${what} must have shape ${fmtShape(want)}, got ${fmtShape(s)}: ${hint}`, 'shape');
+  return v;
+}
+
+/** The epsilon attribute (default 1e-5), which must be finite and >= 0. */
+function epsilonAttr(ctx: NodeContext): number {
+  const eps = ctx.float('epsilon', 1e-5);
+  if (!(Number.isFinite(eps) && eps >= 0)) ctx.fail(`epsilon must be a finite number >= 0, got ${eps}`);
+  return eps;
+}
+
+/** y * scale + bias with scale and bias of shape [k] broadcast along axis 1 of y. */
+function affineAxis1(ctx: NodeContext, y: ValueId, scale: ValueId, bias: ValueId): ValueId {
+  const b = ctx.b;
+  const ys = b.shape(y);
+  const bcast = ys.map((d, i) => (i === 1 ? d : 1)).slice(1);
+  return b.add(b.mul(y, b.reshape(scale, bcast)), b.reshape(bias, bcast));
+}
+
+/**
+ * InstanceNormalization (https://onnx.ai/onnx/operators/onnx__InstanceNormalization.html):
+ * y = scale[c] * (x - mean) / sqrt(var + epsilon) + B[c], statistics over the spatial axes of
+ * each (n, c). As x viewed [N, C, D1*...*Dn]: layer_norm over the last axis, then the
+ * per-channel affine. PyTorch's nn.GroupNorm exports (opset <= 17) run through this op too.
+ */
+function InstanceNormalization(ctx: NodeContext): (Sym | null)[] {
+  const b = ctx.b;
+  const { x, xs } = floatInput(ctx, 3);
+  const c = xs[1]!;
+  const hint = 'one value per channel (axis 1 of X)';
+  const scale = affineInput(ctx, 1, x, 'scale', [c], hint);
+  const bias = affineInput(ctx, 2, x, 'B', [c], hint);
+  const y = normalizeLastAxis(ctx, x, [xs[0]!, c, size(xs.slice(2))], epsilonAttr(ctx));
+  return [affineAxis1(ctx, b.reshape(y, xs), scale, bias)];
+}
+
+/**
+ * GroupNormalization (https://onnx.ai/onnx/operators/onnx__GroupNormalization.html): the C
+ * channels split into num_groups groups of C / num_groups consecutive channels, each normalized
+ * over its channels and spatial axes together. Opset 18 takes scale and bias per group (shape
+ * [num_groups], applied to the [N, num_groups, ...] view); opset 21 per channel (shape [C]).
+ * stash_type (opset 21: the precision of the statistics) is ignored: they are computed in X's dtype.
+ */
+function GroupNormalization(ctx: NodeContext): (Sym | null)[] {
+  const b = ctx.b;
+  if (ctx.opset < 18) ctx.fail(`GroupNormalization exists from opset 18, but the model imports the default domain at opset ${ctx.opset}`, 'import');
+  const groups = ctx.int('num_groups');
+  if (groups === undefined) return ctx.fail("attribute 'num_groups' is required");
+  const { x, xs } = floatInput(ctx, 2);
+  const c = xs[1]!;
+  if (groups < 1) ctx.fail(`num_groups must be >= 1, got ${groups}`);
+  if (c % groups !== 0) ctx.fail(`num_groups=${groups} does not divide the ${c} input channels (axis 1 of X, shape ${fmtShape(xs)})`);
+  const perGroup = ctx.opset < 21;
+  const want = perGroup ? groups : c;
+  const hint = perGroup
+    ? `opset ${ctx.opset} takes one value per group (per-channel scale and bias are opset 21)`
+    : `opset ${ctx.opset} takes one value per channel (per-group scale and bias were opset 18)`;
+  const scale = affineInput(ctx, 1, x, 'scale', [want], hint);
+  const bias = affineInput(ctx, 2, x, 'bias', [want], hint);
+  const view = [xs[0]!, groups, size(xs.slice(1)) / groups];
+  const y = normalizeLastAxis(ctx, x, view, epsilonAttr(ctx));
+  if (perGroup) return [b.reshape(affineAxis1(ctx, y, scale, bias), xs)];
+  return [affineAxis1(ctx, b.reshape(y, xs), scale, bias)];
+}
+
+/**
  * Dropout: ratio is an attribute before opset 12 and an optional constant input from 12
  * (default 0.5). With dropout 'off' it is the identity; with 'on' every Dropout applies its
  * ratio through the IR dropout op, fed by the program's step counter. The boolean mask output
@@ -83,4 +179,4 @@ function Dropout(ctx: NodeContext): (Sym | null)[] {
   return [y, keep];
 }
 
-export const normHandlers: HandlerTable = { BatchNormalization, LayerNormalization, Dropout };
+export const normHandlers: HandlerTable = { BatchNormalization, LayerNormalization, InstanceNormalization, GroupNormalization, Dropout };
