@@ -1,9 +1,8 @@
 /**
  * Recurrent ONNX ops — RNN, GRU, LSTM (https://onnx.ai/onnx/operators/onnx__LSTM.html) — unrolled
- * at import over the static sequence length into IR ops the rest of the engine already knows
- * (matmul, sigmoid, tanh, mul, add, slice, concat), so their gradients, memory plan and kernels
- * need nothing new. The input projection of every time step is one GEMM over the whole sequence;
- * each step adds one GEMM with the recurrent weights.
+ * at import over the static sequence length by core's unrollRecurrent into IR ops the rest of the
+ * engine already knows (matmul, sigmoid, tanh, mul, add, slice, concat), so their gradients,
+ * memory plan and kernels need nothing new.
  *
  * Supported: directions forward / reverse / bidirectional, layout 0 and 1, optional bias,
  * initial states and peepholes, clip, GRU's linear_before_reset 0 and 1, the activations Sigmoid,
@@ -13,7 +12,7 @@
  */
 import { constInts } from '../const.js';
 import type { NodeContext } from '../context.js';
-import type { GraphBuilder, ValueId } from '@pockengine/core';
+import { unrollRecurrent, type GraphBuilder, type RecurrentResult, type ValueId } from '@pockengine/core';
 import type { HandlerTable } from './types.js';
 
 type Kind = 'RNN' | 'GRU' | 'LSTM';
@@ -97,76 +96,37 @@ function activations(ctx: NodeContext, kind: Kind, dirs: number): Act[][] {
   return out;
 }
 
-/** The recurrence of one direction: [hidden states per step in time order], last h, last c. */
-function direction(ctx: NodeContext, s: Setup, d: number, acts: Act[]): { hs: ValueId[]; h: ValueId; c?: ValueId } {
-  const { b, kind, T, B, H } = s;
+/** The recurrence of one direction (core's unrollRecurrent on ONNX's [G H, *] weights, gates i o f c / z r h). */
+function direction(ctx: NodeContext, s: Setup, d: number, acts: Act[]): RecurrentResult {
+  const { b, kind, H } = s;
   const G = GATES[kind];
-  const dt = b.dtype(s.x);
-  const W = dir(b, ctx.value(1, 'W'), d); // [G H, I]
-  const R = dir(b, ctx.value(2, 'R'), d); // [G H, H]
-  const I = b.shape(W)[1]!;
-  const bias = ctx.has(3) ? dir(b, ctx.value(3, 'B'), d) : undefined; // [2 G H]
-  const Wb = bias ? rows(b, bias, 0, 0, G * H) : undefined;
-  const Rb = bias ? rows(b, bias, 0, G * H, G * H) : undefined;
-  const linearBeforeReset = kind === 'GRU' && ctx.int('linear_before_reset', 0) === 1;
-  // the input projection of all steps at once: [T B, G H], with the biases that add outside any gate product
-  let xw = b.matmul(b.reshape(s.x, [T * B, I]), W, false, true);
-  let inBias = Wb;
-  if (Rb && kind !== 'GRU') inBias = b.add(Wb!, Rb);
-  // GRU with linear_before_reset: the candidate's recurrent bias stays inside r * (h Rh + Rbh)
-  if (Rb && kind === 'GRU')
-    inBias = linearBeforeReset
-      ? b.op1('concat', [b.add(rows(b, Wb!, 0, 0, 2 * H), rows(b, Rb, 0, 0, 2 * H)), rows(b, Wb!, 0, 2 * H, H)], { axis: 0 })
-      : b.add(Wb!, Rb);
-  if (inBias) xw = b.add(xw, inBias);
-  const zero = (): ValueId => b.expand(b.scalar(0, dt), [B, H]);
+  const bias = ctx.has(3) ? dir(b, ctx.value(3, 'B'), d) : undefined; // [2 G H]: Wb then Rb
   // initial states: [dirs, B, H], or [B, dirs, H] with layout 1
-  const initial = (i: number, what: string): ValueId => {
-    if (!ctx.has(i)) return zero();
+  const initial = (i: number, what: string): ValueId | undefined => {
+    if (!ctx.has(i)) return undefined;
     const v = ctx.value(i, what);
     return dir(b, s.layout === 1 ? b.transpose(v, [1, 0, 2]) : v, d);
   };
-  let h = initial(5, 'initial_h');
-  let c = kind === 'LSTM' ? initial(6, 'initial_c') : undefined;
-  const peep = kind === 'LSTM' && ctx.has(7) ? dir(b, ctx.value(7, 'P'), d) : undefined; // [3 H]: i o f
-  const pre = (v: ValueId): ValueId => (s.clip === undefined ? v : b.op1('clip', [v], { min: -s.clip, max: s.clip }));
-  const gate = (v: ValueId, k: number): ValueId => rows(b, v, 1, k * H, H);
-  const reverse = d === 1 || ctx.string('direction', 'forward') === 'reverse';
-  const hs: ValueId[] = new Array(T);
-  for (let step = 0; step < T; step++) {
-    const t = reverse ? T - 1 - step : step;
-    const xt = rows(b, xw, 0, t * B, B); // [B, G H]
-    if (kind === 'RNN') {
-      h = acts[0]!(pre(b.add(xt, b.matmul(h, R, false, true))));
-    } else if (kind === 'LSTM') {
-      const g = b.add(xt, b.matmul(h, R, false, true));
-      const withPeep = (v: ValueId, k: number, cell: ValueId) => (peep ? b.add(v, b.mul(rows(b, peep, 0, k * H, H), cell)) : v);
-      const i = acts[0]!(pre(withPeep(gate(g, 0), 0, c!)));
-      const f = acts[0]!(pre(withPeep(gate(g, 2), 2, c!)));
-      const cc = acts[1]!(pre(gate(g, 3)));
-      c = b.add(b.mul(f, c!), b.mul(i, cc));
-      const o = acts[0]!(pre(withPeep(gate(g, 1), 1, c)));
-      h = b.mul(o, acts[2]!(c));
-    } else {
-      // GRU: z and r from one product with R's first 2H rows; the candidate per linear_before_reset
-      const Rzr = rows(b, R, 0, 0, 2 * H);
-      const Rh = rows(b, R, 0, 2 * H, H);
-      const zr = b.add(rows(b, xt, 1, 0, 2 * H), b.matmul(h, Rzr, false, true));
-      const z = acts[0]!(pre(gate(zr, 0)));
-      const r = acts[0]!(pre(gate(zr, 1)));
-      const xh = gate(xt, 2);
-      let hh: ValueId;
-      if (linearBeforeReset) {
-        let rec = b.matmul(h, Rh, false, true);
-        if (Rb) rec = b.add(rec, rows(b, Rb, 0, 2 * H, H));
-        hh = acts[1]!(pre(b.add(xh, b.mul(r, rec))));
-      } else hh = acts[1]!(pre(b.add(xh, b.matmul(b.mul(r, h), Rh, false, true))));
-      // h' = (1 - z) hh + z h = hh + z (h - hh)
-      h = b.add(hh, b.mul(z, b.sub(h, hh)));
-    }
-    hs[t] = h;
-  }
-  return { hs, h, c };
+  return unrollRecurrent(b, {
+    kind: kind === 'RNN' ? 'rnn' : kind === 'GRU' ? 'gru' : 'lstm',
+    x: s.x,
+    hidden: H,
+    w: dir(b, ctx.value(1, 'W'), d),
+    r: dir(b, ctx.value(2, 'R'), d),
+    transposed: true,
+    gates: kind === 'RNN' ? ['i'] : kind === 'GRU' ? ['z', 'r', 'h'] : ['i', 'o', 'f', 'c'],
+    inputBias: bias ? rows(b, bias, 0, 0, G * H) : undefined,
+    recurrentBias: bias ? rows(b, bias, 0, G * H, G * H) : undefined,
+    h0: initial(5, 'initial_h'),
+    c0: kind === 'LSTM' ? initial(6, 'initial_c') : undefined,
+    peepholes: kind === 'LSTM' && ctx.has(7) ? dir(b, ctx.value(7, 'P'), d) : undefined,
+    reverse: d === 1 || ctx.string('direction', 'forward') === 'reverse',
+    resetAfter: kind === 'GRU' && ctx.int('linear_before_reset', 0) === 1,
+    gateAct: acts[0]!,
+    candidateAct: kind === 'RNN' ? acts[0]! : acts[1]!,
+    cellAct: kind === 'LSTM' ? acts[2]! : undefined,
+    clip: s.clip,
+  });
 }
 
 function recurrent(kind: Kind) {

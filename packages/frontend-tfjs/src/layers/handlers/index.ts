@@ -8,6 +8,7 @@ import { coreHandlers } from './core.js';
 import { mergeHandlers } from './merge.js';
 import { normHandlers } from './norm.js';
 import { poolHandlers } from './pool.js';
+import { recurrentHandlers } from './recurrent.js';
 import type { LayerHandler, LayerHandlerTable } from './types.js';
 
 export const LAYER_HANDLERS: Readonly<LayerHandlerTable> = {
@@ -16,6 +17,7 @@ export const LAYER_HANDLERS: Readonly<LayerHandlerTable> = {
   ...poolHandlers,
   ...mergeHandlers,
   ...normHandlers,
+  ...recurrentHandlers,
 };
 
 /** Coverage of the layers importer: layer classes and `activation` names (normalized). */

@@ -1,0 +1,46 @@
+/**
+ * Recurrent layers against TF.js itself (prediction, loss, tf.grads of every weight): LSTM, GRU
+ * and SimpleRNN with TF.js's default hardSigmoid gates and with sigmoid, returnSequences,
+ * goBackwards (outputs in processing order, as TF.js), returnState, no bias.
+ */
+import * as tfl from '@tensorflow/tfjs-layers';
+import { tensor } from '@pockengine/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { randomInput, randomizeWeights, randomLabels, rng, useCpu } from './helpers.js';
+import { checkParity } from './parity.js';
+
+beforeAll(useCpu);
+
+type ST = tfl.SymbolicTensor;
+const L = tfl.layers;
+// tfjs-layers' default orthogonal recurrent initializer fails with this tfjs-core; weights are randomized anyway
+const init = { recurrentInitializer: 'glorotNormal' } as const;
+
+describe('recurrent layers: parity with TF.js', () => {
+  it('Embedding -> LSTM (sequences) -> GRU (backwards) -> Dense', async () => {
+    const [batch, seq, vocab, classes] = [3, 5, 9, 4];
+    const ids = tfl.input({ shape: [seq], name: 'rec_ids' });
+    let x = L.embedding({ inputDim: vocab, outputDim: 6, name: 'rec_emb' }).apply(ids) as ST;
+    x = L.lstm({ ...init, units: 5, returnSequences: true, name: 'rec_lstm' }).apply(x) as ST;
+    x = L.gru({ ...init, units: 4, goBackwards: true, recurrentActivation: 'sigmoid', name: 'rec_gru' }).apply(x) as ST;
+    const out = L.dense({ units: classes, activation: 'softmax', name: 'rec_head' }).apply(x) as ST;
+    const model = tfl.model({ inputs: ids, outputs: out });
+    randomizeWeights(model, 201, 0.5);
+    const r = rng(202);
+    const tokens = tensor('float32', [batch, seq], Float32Array.from({ length: batch * seq }, () => Math.floor(r() * vocab)));
+    const rep = await checkParity({ model, inputs: { rec_ids: tokens }, labels: randomLabels(batch, classes, 203) });
+    expect(rep.viaObject.graph.nodes.filter((n) => n.op === 'matmul').length).toBeGreaterThanOrEqual(2 * seq);
+  });
+
+  it('SimpleRNN (relu, backwards sequences) -> LSTM without bias, returnState (h and c both read)', async () => {
+    const [batch, seq, classes] = [2, 4, 3];
+    const inp = tfl.input({ shape: [seq, 3], name: 'rs_x' });
+    let x = L.simpleRNN({ ...init, units: 4, activation: 'relu', returnSequences: true, goBackwards: true, name: 'rs_rnn' }).apply(inp) as ST;
+    const [y, h, c] = L.lstm({ ...init, units: 3, useBias: false, returnState: true, recurrentActivation: 'sigmoid', name: 'rs_lstm' }).apply(x) as ST[];
+    x = L.concatenate({ name: 'rs_cat' }).apply([y!, h!, c!]) as ST;
+    const out = L.dense({ units: classes, activation: 'softmax', name: 'rs_head' }).apply(x) as ST;
+    const model = tfl.model({ inputs: inp, outputs: out });
+    randomizeWeights(model, 211, 0.6);
+    await checkParity({ model, inputs: { rs_x: randomInput([batch, seq, 3], 212) }, labels: randomLabels(batch, classes, 213) });
+  });
+});
