@@ -66,6 +66,30 @@ export function cnnApply(p: CnnParams, x: A): A {
   return np.matmul(h, p.dense.w).add(p.dense.b);
 }
 
+// ---- decoder (transposed convs) ---------------------------------------------------------------------
+
+export type DecParams = { conv: { w: A; b: A }; up1: { w: A; b: A }; up2: { w: A }; up3: { w: A }; dense: { w: A; b: A } };
+
+export function decParams(seed = 31): DecParams {
+  return {
+    conv: { w: randArray([6, 3, 3, 3], seed, 0.3), b: randArray([6], seed + 1, 0.1) },
+    up1: { w: randArray([4, 6, 3, 3], seed + 2, 0.3), b: randArray([4], seed + 3, 0.1) },
+    up2: { w: randArray([3, 4, 2, 2], seed + 4, 0.3) },
+    up3: { w: randArray([2, 3, 3], seed + 6, 0.3) },
+    dense: { w: randArray([5, 4], seed + 5, 0.3), b: randArray([4], seed + 7, 0.1) },
+  };
+}
+
+/** conv, then transposed convs (lhs dilation): stride 2 'SAME', stride 2 'VALID' with a 2x2 kernel and rhs dilation 2, a 1-D one. */
+export function decApply(p: DecParams, x: A): A {
+  let h = nn.relu(lax.convGeneralDilated(x, p.conv.w, [1, 1], 'SAME').add(p.conv.b.reshape([1, 6, 1, 1]))); // [B,6,4,4]
+  h = nn.gelu(lax.convTranspose(h, p.up1.w, [2, 2], 'SAME').add(p.up1.b.reshape([1, 4, 1, 1]))); // [B,4,8,8]
+  h = np.tanh(lax.convTranspose(h, p.up2.w, [2, 2], 'VALID', { rhsDilation: [2, 2] })); // [B,3,...]
+  const s = lax.convTranspose(np.mean(h.ref, [2]), p.up3.w, [3], 'SAME'); // 1-D: [B,2,L]
+  const f = np.concatenate([np.mean(h, [2, 3]), np.mean(s, [2])], 1); // [B,5]
+  return np.matmul(f, p.dense.w).add(p.dense.b);
+}
+
 // ---- transformer ----------------------------------------------------------------------------------
 
 export const TF = { vocab: 11, seq: 6, dim: 8, heads: 2, hidden: 16 };

@@ -9,7 +9,7 @@ import { tree, type Array as JaxArray } from '@jax-js/jax';
 import { describe, expect, it } from 'vitest';
 import { traceJax } from '../src/index.js';
 import { expectParity, hostTensor, jaxSide, labelTensor, ourSide } from './harness.js';
-import { TF, cnnApply, cnnParams, mlpApply, mlpParams, randArray, randInts, tfApply, tfParams } from './models.js';
+import { TF, cnnApply, cnnParams, decApply, decParams, mlpApply, mlpParams, randArray, randInts, tfApply, tfParams } from './models.js';
 
 interface Case {
   name: string;
@@ -41,6 +41,15 @@ const CASES: Case[] = [
     labels: () => randInts([2], 6, 10),
     sparse: ['conv2.w', 'dense.b'],
     ops: ['conv2d', 'max_pool2d', 'avg_pool2d', 'gelu', 'reduce_mean'],
+  },
+  {
+    name: 'decoder (transposed convs: stride 2 SAME, stride 2 VALID with rhs dilation, 1-D)',
+    apply: decApply,
+    params: () => decParams(),
+    input: () => ({ x: randArray([2, 3, 4, 4], 32), spec: [[2, 3, 4, 4], 'float32'] }),
+    labels: () => randInts([2], 33, 4),
+    sparse: ['up2.w', 'dense.b'],
+    ops: ['conv2d', 'conv2d_grad_input'],
   },
   {
     name: 'transformer (gather embedding, layernorm, causal attention, GELU MLP)',

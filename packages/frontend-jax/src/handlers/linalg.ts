@@ -6,12 +6,63 @@
  * is a batched matmul [B,M,K] x [B,N,K]^T after moving axes; transposes that only swap the last
  * two axes fold into transA / transB.
  * `conv` is lax.conv_general_dilated in NCHW / OIHW with `vmapDims` leading batch-of-convs axes
- * (how jax-js expresses feature_group_count): those become conv2d groups.
+ * (how jax-js expresses feature_group_count): those become conv2d groups. With lhs dilation it is a
+ * transposed convolution (lax.conv_transpose), which becomes conv2d_grad_input.
  */
 import { broadcastShapes, size, type ValueId } from '@pockengine/core';
 import type { HandlerTable, Importer } from '../context.js';
 
 type Table = Partial<HandlerTable>;
+type ConvCtx = Parameters<NonNullable<Table['conv']>>[0];
+
+/**
+ * conv with lhs (input) dilation s, unit window strides, rhs dilation d and padding (lo, hi):
+ * lax.conv_transpose. It is conv2d_grad_input (the adjoint of a stride-s conv) with the kernel
+ * flipped and its O / I axes swapped, pads (K - 1) d - lo and (K - 1) d - hi: output position
+ * o = h s + lo - k d of input h and tap k is exactly where the adjoint sends h through tap K-1-k.
+ */
+function transposedConv(ctx: ConvCtx): ValueId {
+  const imp = ctx.imp;
+  const { vmapDims: v, strides, padding, lhsDilation, rhsDilation } = ctx.params;
+  const nsp = strides.length;
+  const what = `lhs dilation ${JSON.stringify(lhsDilation)} (a transposed convolution)`;
+  if (v !== 0) ctx.unsupported(`${what} with feature groups (vmapped convs)`);
+  if (nsp !== 1 && nsp !== 2) ctx.unsupported(`${what} in ${nsp}-D`);
+  if (strides.some((st) => st !== 1)) ctx.unsupported(`${what} with window strides ${JSON.stringify(strides)}`);
+  const dt = ctx.outDtype();
+  let [x, w] = ctx.inputs().map((t) => imp.cast(t, dt)) as [ValueId, ValueId];
+  const ks = imp.shape(w).slice(2);
+  const pads = padding.map(([lo, hi], i) => [(ks[i]! - 1) * rhsDilation[i]! - lo, (ks[i]! - 1) * rhsDilation[i]! - hi] as const);
+  if (pads.some(([a, b]) => a < 0 || b < 0)) ctx.unsupported(`${what} padded by more than the kernel extent (${JSON.stringify(padding)})`);
+  const xs = imp.shape(x);
+  const outSp = xs.slice(2).map((n, i) => (n - 1) * lhsDilation[i]! + 1 + padding[i]![0] + padding[i]![1] - (ks[i]! - 1) * rhsDilation[i]!);
+  let st = [...lhsDilation];
+  let dil = [...rhsDilation];
+  let pp = pads;
+  let out = outSp;
+  if (nsp === 1) {
+    x = imp.reshape(x, [xs[0]!, xs[1]!, 1, xs[2]!]);
+    w = imp.reshape(w, [...imp.shape(w).slice(0, 2), 1, ks[0]!]);
+    st = [1, st[0]!];
+    dil = [1, dil[0]!];
+    pp = [[0, 0], pp[0]!];
+    out = [1, out[0]!];
+  }
+  // OIHW -> [I, O, kh, kw], flipped spatially
+  const flipAxes = [2, 3].filter((a) => imp.shape(w)[a]! > 1);
+  const big = Number.MIN_SAFE_INTEGER;
+  const wt = imp.slice(imp.transpose(w, [1, 0, 2, 3]), flipAxes, flipAxes.map(() => -1), flipAxes.map(() => big), flipAxes.map(() => -1));
+  const [n] = imp.shape(x) as [number];
+  const o = imp.shape(w)[0]!;
+  const y = imp.op('conv2d_grad_input', [x, wt], {
+    strides: st,
+    pads: [pp[0]![0], pp[1]![0], pp[0]![1], pp[1]![1]],
+    dilations: dil,
+    groups: 1,
+    inputShape: [n, o, out[0]!, out[1]!],
+  });
+  return imp.reshape(y, ctx.outShape());
+}
 
 /** Keeps `axes` of v (the others have size 1), ordered as given, as one [prod(group)...] shape. */
 function gatherAxes(imp: Importer, v: ValueId, axes: readonly number[], groups: readonly number[][]): ValueId {
@@ -84,9 +135,8 @@ export const linalgHandlers = {
   conv: (ctx) => {
     const imp = ctx.imp;
     const { vmapDims: v, strides, padding, lhsDilation, rhsDilation } = ctx.params;
-    if (lhsDilation.some((d) => d !== 1))
-      ctx.unsupported(`lhs dilation ${JSON.stringify(lhsDilation)} (a transposed convolution): IR conv2d has no input dilation; use e.g. upsampling + conv instead`);
     const nsp = strides.length;
+    if (lhsDilation.some((d) => d !== 1)) return [transposedConv(ctx)];
     if (nsp !== 1 && nsp !== 2) ctx.unsupported(`${nsp}-D convolution (the IR has conv2d; 1-D maps through it)`);
     const dt = ctx.outDtype();
     let [x, w] = ctx.inputs().map((t) => imp.cast(t, dt)) as [ValueId, ValueId];
