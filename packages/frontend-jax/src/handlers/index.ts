@@ -63,7 +63,7 @@ const COVERAGE: { [P in PrimitiveName]: Entry } = {
   sqrt: m('sqrt'),
   reduce: p('reduce_sum / reduce_max / neg+reduce_max', 'Add, Max, Min; Mul (prod) unsupported'),
   dot: m('matmul (+ transpose / reshape)', 'any batch / contraction layout'),
-  conv: p('conv2d (+ transpose / reshape / slice)', '1-D and 2-D, vmapDims -> groups, negative padding; lhs dilation unsupported'),
+  conv: p('conv2d (+ transpose / reshape / slice); lhs dilation: conv2d_grad_input', '1-D and 2-D, vmapDims -> groups, negative padding; lhs dilation (conv_transpose) with unit window strides'),
   pool: m('max_pool2d / avg_pool2d, else strided slices + concat', 'fused with the following max / sum reduce'),
   pool_transpose: u('gradient-only primitive'),
   compare: m('less / equal / less_equal / logical_not(equal)'),
