@@ -43,4 +43,17 @@ describe('recurrent layers: parity with TF.js', () => {
     randomizeWeights(model, 211, 0.6);
     await checkParity({ model, inputs: { rs_x: randomInput([batch, seq, 3], 212) }, labels: randomLabels(batch, classes, 213) });
   });
+
+  it('Bidirectional: LSTM sequences (concat) -> GRU last state (sum) -> SimpleRNN (ave), all from model.json too', async () => {
+    const [batch, seq, classes] = [2, 4, 3];
+    const inp = tfl.input({ shape: [seq, 3], name: 'bi_x' });
+    let x = L.bidirectional({ layer: L.lstm({ ...init, units: 3, returnSequences: true }) as tfl.layers.RNN, name: 'bi_lstm' }).apply(inp) as ST; // [4, 6]
+    const a = L.bidirectional({ layer: L.gru({ ...init, units: 4, recurrentActivation: 'sigmoid' }) as tfl.layers.RNN, mergeMode: 'sum', name: 'bi_gru' }).apply(x) as ST; // [4]
+    const c = L.bidirectional({ layer: L.simpleRNN({ ...init, units: 4, goBackwards: true }) as tfl.layers.RNN, mergeMode: 'ave', name: 'bi_rnn' }).apply(x) as ST; // [4]
+    x = L.concatenate({ name: 'bi_cat' }).apply([a, c]) as ST;
+    const out = L.dense({ units: classes, activation: 'softmax', name: 'bi_head' }).apply(x) as ST;
+    const model = tfl.model({ inputs: inp, outputs: out });
+    randomizeWeights(model, 221, 0.6);
+    await checkParity({ model, inputs: { bi_x: randomInput([batch, seq, 3], 222) }, labels: randomLabels(batch, classes, 223) });
+  });
 });

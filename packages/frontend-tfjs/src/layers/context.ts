@@ -17,6 +17,8 @@ export interface LayersImportState {
   readonly opts: TfjsImportOptions;
   /** The layer's weight `role` as a param or buffer value (cached by weight name), or null if absent. */
   weight(spec: LayerSpec, role: string, kind: 'param' | 'buffer', where: ErrorLocation): ValueId | null;
+  /** Names of every weight of the layer (its own and those of layers it wraps). */
+  weightNamesOf(spec: LayerSpec): string[];
   /** Creates the graph input of an InputLayer. */
   graphInput(spec: LayerSpec, where: ErrorLocation): Act;
   /** Records that `probs` is softmax(logits) over the last axis (an output may return the logits). */
@@ -73,6 +75,16 @@ export class LayerContext extends HandlerContext<LayersImportState> {
   }
   buffer(role: string): ValueId {
     return this.state.weight(this.spec, role, 'buffer', this.where) ?? this.fail(`weight '${this.name}/${role}' is missing from the weights`, 'import');
+  }
+
+  /**
+   * Weight `role` of the layer this one wraps under the name segment starting with `prefix`
+   * (Bidirectional's 'forward_' / 'backward_' layers: `bi/forward_lstm/kernel`, or Python Keras'
+   * `bidirectional/forward_lstm/lstm_cell/kernel`).
+   */
+  wrappedWeight(prefix: string, role: string): ValueId {
+    const names = this.state.weightNamesOf(this.spec).filter((n) => n.split('/').slice(0, -1).some((seg) => seg.startsWith(prefix)));
+    return this.state.weight({ ...this.spec, weightNames: names }, role, 'param', this.where) ?? this.fail(`weight '${this.name}/${prefix}.../${role}' is missing from the weights`, 'import');
   }
 
   graphInput(): Act {

@@ -146,6 +146,10 @@ class LayersImporter implements LayersImportState {
     return v;
   }
 
+  weightNamesOf(spec: LayerSpec): string[] {
+    return spec.weightNames ?? [...this.weights.keys()].filter((n) => n.startsWith(`${spec.name}/`) || n.includes(`/${spec.name}/`));
+  }
+
   graphInput(spec: LayerSpec, where: ErrorLocation): Act {
     const given = this.opts.inputShapes?.[spec.name];
     const cfg = spec.config;

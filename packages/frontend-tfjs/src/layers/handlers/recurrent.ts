@@ -1,9 +1,11 @@
 /**
- * Recurrent layers (tfjs-layers src/layers/recurrent.ts): SimpleRNN, GRU, LSTM, unrolled over
- * the static sequence by core's unrollRecurrent with TF.js's kernels as they are ([in, gates *
- * units], gates i f c o for LSTM, z r h for GRU; GRU has no reset_after in TF.js). Outputs:
- * the last hidden state, or every step's with returnSequences (in processing order, so reversed
- * for goBackwards, as TF.js), then the final states with returnState.
+ * Recurrent layers (tfjs-layers src/layers/recurrent.ts, wrappers.ts): SimpleRNN, GRU, LSTM and
+ * the Bidirectional wrapper, unrolled over the static sequence by core's unrollRecurrent with
+ * TF.js's kernels as they are ([in, gates * units], gates i f c o for LSTM, z r h for GRU; GRU has
+ * no reset_after in TF.js). Outputs: the last hidden state, or every step's with returnSequences
+ * (in processing order, so reversed for goBackwards, as TF.js), then the final states with
+ * returnState. Bidirectional runs the wrapped layer forward and backward (flipping goBackwards),
+ * re-reverses the backward sequence and merges by concat / sum / ave / mul, or returns both.
  *
  * dropout / recurrentDropout are identity, as for the Dropout layers (TF.js applies them only in
  * training). Not supported: stateful layers, initial states passed as layer inputs, masking.
@@ -15,51 +17,99 @@ import type { LayerContext } from '../context.js';
 import type { LayerHandlerTable } from './types.js';
 
 const GATES: Record<RecurrentKind, string[]> = { rnn: ['i'], gru: ['z', 'r', 'h'], lstm: ['i', 'f', 'c', 'o'] };
+const KINDS: Record<string, RecurrentKind> = { SimpleRNN: 'rnn', GRU: 'gru', LSTM: 'lstm' };
+
+/** One recurrent layer's configuration and weights, wherever they come from. */
+interface Cell {
+  kind: RecurrentKind;
+  cfg: <T>(key: string, def: T) => T;
+  weight: (role: string) => ValueId;
+}
+
+/** The layer's outputs: [output, ...final states] (output = sequence or last hidden state). */
+function run(ctx: LayerContext, cell: Cell, x: ValueId): ValueId[] {
+  const b = ctx.b;
+  const { kind, cfg } = cell;
+  if (cfg('stateful', false)) ctx.unsupported('stateful = true is not supported (states are not kept between steps)');
+  if (kind === 'gru' && cfg('resetAfter', false)) ctx.unsupported('reset_after = true is not supported');
+  const xs = b.shape(x);
+  if (xs.length !== 3) ctx.fail(`expects a [batch, time, features] input, got [${xs}]`, 'shape');
+  const n = xs[0]!;
+  const units = cfg<number>('units', 0);
+  const fn = (key: string, def: string) => {
+    const name = cfg<string | null>(key, def) ?? 'linear';
+    return (v: ValueId) => activation(b, act(v), name, ctx.where).v;
+  };
+  const candidateAct = fn('activation', 'tanh');
+  const reverse = cfg('goBackwards', false);
+  const r = unrollRecurrent(b, {
+    kind,
+    x: b.transpose(x, [1, 0, 2]),
+    hidden: units,
+    w: cell.weight('kernel'),
+    r: cell.weight('recurrent_kernel'),
+    transposed: false,
+    gates: GATES[kind],
+    inputBias: cfg('useBias', true) ? cell.weight('bias') : undefined,
+    reverse,
+    gateAct: kind === 'rnn' ? candidateAct : fn('recurrentActivation', 'hardSigmoid'),
+    candidateAct,
+    cellAct: kind === 'lstm' ? candidateAct : undefined,
+  });
+  let y: ValueId;
+  if (cfg('returnSequences', false)) {
+    const order = reverse ? [...r.hs].reverse() : r.hs;
+    y = b.op1('concat', order.map((h) => b.reshape(h, [n, 1, units])), { axis: 1 });
+  } else y = r.h;
+  return cfg('returnState', false) ? [y, r.h, ...(kind === 'lstm' ? [r.c!] : [])] : [y];
+}
 
 function recurrent(kind: RecurrentKind) {
   return (ctx: LayerContext): Act[] => {
-    const b = ctx.b;
-    if (ctx.cfg('stateful', false)) ctx.unsupported('stateful = true is not supported (states are not kept between steps)');
     if (ctx.inputs.length > 1) ctx.unsupported('initial states given as layer inputs are not supported');
-    if (kind === 'gru' && ctx.cfg('resetAfter', false)) ctx.unsupported('reset_after = true is not supported');
-    const x = nhwc(b, ctx.input());
-    const xs = b.shape(x);
-    if (xs.length !== 3) ctx.fail(`expects a [batch, time, features] input, got [${xs}]`, 'shape');
-    const n = xs[0]!;
-    const units = ctx.cfg<number>('units', 0);
-    const fn = (key: string, def: string) => {
-      const name = ctx.cfg<string | null>(key, def) ?? 'linear';
-      return (v: ValueId) => activation(b, act(v), name, ctx.where).v;
-    };
-    const candidateAct = fn('activation', 'tanh');
-    const reverse = ctx.cfg('goBackwards', false);
-    const r = unrollRecurrent(b, {
-      kind,
-      x: b.transpose(x, [1, 0, 2]),
-      hidden: units,
-      w: ctx.weight('kernel'),
-      r: ctx.weight('recurrent_kernel'),
-      transposed: false,
-      gates: GATES[kind],
-      inputBias: ctx.cfg('useBias', true) ? ctx.weight('bias') : undefined,
-      reverse,
-      gateAct: kind === 'rnn' ? candidateAct : fn('recurrentActivation', 'hardSigmoid'),
-      candidateAct,
-      cellAct: kind === 'lstm' ? candidateAct : undefined,
-    });
-    let y: ValueId;
-    if (ctx.cfg('returnSequences', false)) {
-      const order = reverse ? [...r.hs].reverse() : r.hs;
-      y = b.op1('concat', order.map((h) => b.reshape(h, [n, 1, units])), { axis: 1 });
-    } else y = r.h;
-    const out = [act(y)];
-    if (ctx.cfg('returnState', false)) out.push(act(r.h), ...(kind === 'lstm' ? [act(r.c!)] : []));
-    return out;
+    const cell: Cell = { kind, cfg: (k, d) => ctx.cfg(k, d), weight: (role) => ctx.weight(role) };
+    return run(ctx, cell, nhwc(ctx.b, ctx.input())).map((v) => act(v));
   };
+}
+
+/** Reverses axis 1 of v (a step -1 slice). */
+function reverseTime(ctx: LayerContext, v: ValueId): ValueId {
+  return ctx.b.op1('slice', [v], { starts: [-1], ends: [Number.MIN_SAFE_INTEGER], axes: [1], steps: [-1] });
+}
+
+function Bidirectional(ctx: LayerContext): Act[] {
+  const b = ctx.b;
+  if (ctx.inputs.length > 1) ctx.unsupported('initial states given as layer inputs are not supported');
+  const inner = ctx.cfg<{ className?: string; class_name?: string; config?: Record<string, unknown> } | null>('layer', null);
+  const className = inner?.className ?? inner?.class_name ?? '';
+  const kind = KINDS[className];
+  if (!kind || !inner?.config) return ctx.unsupported(`wraps '${className || '?'}'; only SimpleRNN, GRU and LSTM are supported`);
+  const config = inner.config;
+  const get = <T>(key: string, def: T, backward: boolean): T => {
+    if (key === 'goBackwards') return ((config.goBackwards === true) !== backward) as T;
+    const v = config[key];
+    return v === undefined || v === null ? def : (v as T);
+  };
+  const x = nhwc(b, ctx.input());
+  const fwd = run(ctx, { kind, cfg: (k, d) => get(k, d, false), weight: (role) => ctx.wrappedWeight('forward_', role) }, x);
+  const bwd = run(ctx, { kind, cfg: (k, d) => get(k, d, true), weight: (role) => ctx.wrappedWeight('backward_', role) }, x);
+  const y = fwd[0]!;
+  let yRev = bwd[0]!;
+  if (get('returnSequences', false, false)) yRev = reverseTime(ctx, yRev);
+  const mode = ctx.cfg<string | null>('mergeMode', 'concat');
+  let outs: ValueId[];
+  if (mode === null) outs = [y, yRev];
+  else if (mode === 'concat') outs = [b.op1('concat', [y, yRev], { axis: b.rank(y) - 1 })];
+  else if (mode === 'sum') outs = [b.add(y, yRev)];
+  else if (mode === 'ave') outs = [b.mulScalar(b.add(y, yRev), 0.5)];
+  else if (mode === 'mul') outs = [b.mul(y, yRev)];
+  else return ctx.unsupported(`mergeMode '${mode}' is not supported (concat, sum, ave, mul, null)`);
+  return [...outs, ...fwd.slice(1), ...bwd.slice(1)].map((v) => act(v));
 }
 
 export const recurrentHandlers: LayerHandlerTable = {
   SimpleRNN: recurrent('rnn'),
   GRU: recurrent('gru'),
   LSTM: recurrent('lstm'),
+  Bidirectional,
 };
