@@ -1,7 +1,8 @@
 /**
  * Recurrent layers against TF.js itself (prediction, loss, tf.grads of every weight): LSTM, GRU
  * and SimpleRNN with TF.js's default hardSigmoid gates and with sigmoid, returnSequences,
- * goBackwards (outputs in processing order, as TF.js), returnState, no bias.
+ * goBackwards (outputs in processing order, as TF.js), returnState, no bias; the Bidirectional and
+ * TimeDistributed wrappers.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { tensor } from '@pockengine/core';
@@ -55,5 +56,18 @@ describe('recurrent layers: parity with TF.js', () => {
     const model = tfl.model({ inputs: inp, outputs: out });
     randomizeWeights(model, 221, 0.6);
     await checkParity({ model, inputs: { bi_x: randomInput([batch, seq, 3], 222) }, labels: randomLabels(batch, classes, 223) });
+  });
+
+  it('TimeDistributed Conv2D / GlobalAveragePooling2D / Dense over frames -> LSTM', async () => {
+    const [batch, frames, classes] = [2, 3, 3];
+    const inp = tfl.input({ shape: [frames, 5, 5, 2], name: 'td_x' });
+    let x = L.timeDistributed({ layer: L.conv2d({ filters: 4, kernelSize: 3, activation: 'relu' }), name: 'td_conv' }).apply(inp) as ST; // [3, 3, 3, 4]
+    x = L.timeDistributed({ layer: L.globalAveragePooling2d({}), name: 'td_gap' }).apply(x) as ST; // [3, 4]
+    x = L.timeDistributed({ layer: L.dense({ units: 5, activation: 'tanh' }), name: 'td_dense' }).apply(x) as ST; // [3, 5]
+    x = L.lstm({ ...init, units: 4, name: 'td_lstm' }).apply(x) as ST;
+    const out = L.dense({ units: classes, activation: 'softmax', name: 'td_head' }).apply(x) as ST;
+    const model = tfl.model({ inputs: inp, outputs: out });
+    randomizeWeights(model, 231, 0.6);
+    await checkParity({ model, inputs: { td_x: randomInput([batch, frames, 5, 5, 2], 232) }, labels: randomLabels(batch, classes, 233) });
   });
 });

@@ -87,6 +87,11 @@ export class LayerContext extends HandlerContext<LayersImportState> {
     return this.state.weight({ ...this.spec, weightNames: names }, role, 'param', this.where) ?? this.fail(`weight '${this.name}/${prefix}.../${role}' is missing from the weights`, 'import');
   }
 
+  /** A context for a layer this one wraps (TimeDistributed), on the same importer state. */
+  wrapping(spec: LayerSpec, inputs: readonly Act[]): LayerContext {
+    return new LayerContext(this.state, spec, inputs);
+  }
+
   graphInput(): Act {
     return this.state.graphInput(this.spec, this.where);
   }

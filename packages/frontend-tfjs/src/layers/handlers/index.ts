@@ -10,15 +10,18 @@ import { normHandlers } from './norm.js';
 import { poolHandlers } from './pool.js';
 import { recurrentHandlers } from './recurrent.js';
 import type { LayerHandler, LayerHandlerTable } from './types.js';
+import { timeDistributed } from './wrappers.js';
 
-export const LAYER_HANDLERS: Readonly<LayerHandlerTable> = {
+const table: LayerHandlerTable = {
   ...coreHandlers,
   ...convHandlers,
   ...poolHandlers,
   ...mergeHandlers,
   ...normHandlers,
   ...recurrentHandlers,
+  TimeDistributed: (ctx) => timeDistributed(ctx, table),
 };
+export const LAYER_HANDLERS: Readonly<LayerHandlerTable> = table;
 
 /** Coverage of the layers importer: layer classes and `activation` names (normalized). */
 export const SUPPORTED_LAYERS: readonly string[] = Object.keys(LAYER_HANDLERS).sort();
