@@ -4,7 +4,8 @@
  * initializers deduplicated into Identity copies), its recurrent ops (GRU, LSTM, RNN;
  * bidirectional, two layers, batch-first and not, Y and Y_h read-outs) and ConvTranspose (2-D with
  * stride, padding, output padding, groups, dilation; 1-D) and Resize / Upsample (nearest by a factor,
- * bilinear with and without align_corners, bicubic; opsets 9, 10 and 13).
+ * bilinear with and without align_corners, bicubic; opsets 9, 10 and 13) and Einsum (attention
+ * products, a bilinear form).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,7 @@ const FIXTURES: Fixture[] = [
   { name: 'tiny_cnn.eval', mustCompare: 'all' },
   { name: 'tiny_decoder.eval', mustCompare: 'all' },
   { name: 'tiny_upsampler.eval', mustCompare: 'all' },
+  { name: 'tiny_einsum.eval', mustCompare: ['w', 'qkv.bias', 'fc.weight', 'fc.bias'] }, // qkv.weight is folded into a transposed constant
   { name: 'tiny_upsample_nearest.op9', mustCompare: 'all' },
   { name: 'tiny_upsample_nearest.op10', mustCompare: 'all' },
   { name: 'gru.eval', mustCompare: ['emb.weight', 'fc.weight', 'fc.bias'] },

@@ -6,6 +6,7 @@
 import { CONST_EVAL } from '../fold.js';
 import { activationHandlers } from './activation.js';
 import { convHandlers } from './conv.js';
+import { einsumHandlers } from './einsum.js';
 import { elementwiseHandlers } from './elementwise.js';
 import { matmulHandlers } from './matmul.js';
 import { normHandlers } from './norm.js';
@@ -24,6 +25,7 @@ const COMPUTE: HandlerTable = {
   ...reduceHandlers,
   ...rnnHandlers,
   ...resizeHandlers,
+  ...einsumHandlers,
   ...shapeHandlers,
 };
 
