@@ -111,38 +111,49 @@ export function unrollRecurrent(b: GraphBuilder, s: RecurrentSpec): RecurrentRes
 
   let h = s.h0 ?? zeros(B, H);
   let c = s.kind === 'lstm' ? (s.c0 ?? zeros(B, H)) : undefined;
-  const peep = (v: ValueId, k: number, cell: ValueId): ValueId => (s.peepholes ? b.add(v, b.mul(slice(s.peepholes, 0, k * H, H), cell)) : v);
+  // steps and gate blocks are split, not sliced: a slice's gradient is a zero-padded copy of the
+  // whole input (T steps of [T B, G H] each would cost O(T^2)); split's is one concat
+  const split = (v: ValueId, axis: number, sizes: number[]): ValueId[] => (sizes.length === 1 ? [v] : b.op('split', [v], { axis, sizes }));
+  const steps = split(xw, 0, new Array<number>(T).fill(B)); // each [B, G H]
+  const gatesOf = (v: ValueId): Record<string, ValueId> => {
+    const parts = split(v, 1, new Array<number>(G).fill(H));
+    return Object.fromEntries(s.gates.map((g, k) => [g, parts[k]!]));
+  };
+  const peeps = s.peepholes ? split(s.peepholes, 0, [H, H, H]) : undefined; // i, o, f
+  const peep = (v: ValueId, k: number, cell: ValueId): ValueId => (peeps ? b.add(v, b.mul(peeps[k]!, cell)) : v);
+  const rbh = resetAfter && s.recurrentBias ? block(s.recurrentBias, 'h') : undefined;
   const rh = gru ? weightBlock(s.r, 'h') : undefined;
   const rzr = gru && !resetAfter ? [weightBlock(s.r, 'z'), weightBlock(s.r, 'r')] : undefined;
   const hs: ValueId[] = new Array(T);
   for (let step = 0; step < T; step++) {
     const t = s.reverse ? T - 1 - step : step;
-    const xt = slice(xw, 0, t * B, B); // [B, G H]
+    const xt = steps[t]!; // [B, G H]
     if (s.kind === 'rnn') h = s.candidateAct(pre(b.add(xt, project(h, s.r))));
     else if (s.kind === 'lstm') {
-      const g = b.add(xt, project(h, s.r));
-      const i = s.gateAct(pre(peep(block(g, 'i'), 0, c!)));
-      const f = s.gateAct(pre(peep(block(g, 'f'), 2, c!)));
-      const cand = s.candidateAct(pre(block(g, 'c')));
+      const g = gatesOf(b.add(xt, project(h, s.r)));
+      const i = s.gateAct(pre(peep(g.i!, 0, c!)));
+      const f = s.gateAct(pre(peep(g.f!, 2, c!)));
+      const cand = s.candidateAct(pre(g.c!));
       c = b.add(b.mul(f, c!), b.mul(i, cand));
-      const o = s.gateAct(pre(peep(block(g, 'o'), 1, c)));
+      const o = s.gateAct(pre(peep(g.o!, 1, c)));
       h = b.mul(o, (s.cellAct ?? s.candidateAct)(c));
     } else {
+      const x = gatesOf(xt);
       let z: ValueId;
       let r: ValueId;
       let cand: ValueId;
       if (resetAfter) {
         // one product for all gates; the candidate's part (with its recurrent bias) is gated by r
-        const hr = project(h, s.r);
-        z = s.gateAct(pre(b.add(block(xt, 'z'), block(hr, 'z'))));
-        r = s.gateAct(pre(b.add(block(xt, 'r'), block(hr, 'r'))));
-        let rec = block(hr, 'h');
-        if (s.recurrentBias) rec = b.add(rec, block(s.recurrentBias, 'h'));
-        cand = s.candidateAct(pre(b.add(block(xt, 'h'), b.mul(r, rec))));
+        const hr = gatesOf(project(h, s.r));
+        z = s.gateAct(pre(b.add(x.z!, hr.z!)));
+        r = s.gateAct(pre(b.add(x.r!, hr.r!)));
+        let rec = hr.h!;
+        if (s.recurrentBias) rec = b.add(rec, rbh!);
+        cand = s.candidateAct(pre(b.add(x.h!, b.mul(r, rec))));
       } else {
-        z = s.gateAct(pre(b.add(block(xt, 'z'), project(h, rzr![0]!))));
-        r = s.gateAct(pre(b.add(block(xt, 'r'), project(h, rzr![1]!))));
-        cand = s.candidateAct(pre(b.add(block(xt, 'h'), project(b.mul(r, h), rh!))));
+        z = s.gateAct(pre(b.add(x.z!, project(h, rzr![0]!))));
+        r = s.gateAct(pre(b.add(x.r!, project(h, rzr![1]!))));
+        cand = s.candidateAct(pre(b.add(x.h!, project(b.mul(r, h), rh!))));
       }
       // (1 - z) * cand + z * h = cand + z * (h - cand)
       h = b.add(cand, b.mul(z, b.sub(h, cand)));

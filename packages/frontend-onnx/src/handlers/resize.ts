@@ -100,14 +100,17 @@ function taps(r: AxisResize, inSize: number, outSize: number, scale: number): { 
 function resizeAxis(ctx: NodeContext, x: ValueId, axis: number, outSize: number, scale: number, r: AxisResize): ValueId {
   const b = ctx.b;
   const shape = b.shape(x);
-  const rank = shape.length;
   const dtype = b.dtype(x);
   let y: ValueId | undefined;
   for (const t of taps(r, shape[axis]!, outSize, scale)) {
     const g = b.op1('gather', [x, b.constant(tensor('int32', [outSize], t.idx), `${ctx.name}/axis${axis}/idx`)], { axis });
     if (r.mode === 'nearest') return g;
-    // weights along the axis, broadcast over the axes after it
-    const w = b.constant(tensor(dtype, [outSize, ...Array<number>(rank - 1 - axis).fill(1)], t.w), `${ctx.name}/axis${axis}/w`);
+    // weights along the axis, repeated over the axes after it: the product then broadcasts over
+    // leading axes only (the fast kernels' form)
+    const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+    const wv = new Array<number>(outSize * inner);
+    for (let o = 0; o < outSize; o++) wv.fill(t.w[o]!, o * inner, (o + 1) * inner);
+    const w = b.constant(tensor(dtype, [outSize, ...shape.slice(axis + 1)], wv), `${ctx.name}/axis${axis}/w`);
     const term = b.mul(g, w);
     y = y === undefined ? term : b.add(y, term);
   }
