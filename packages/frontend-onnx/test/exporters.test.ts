@@ -38,6 +38,9 @@ const FIXTURES: Fixture[] = [
   // make_norm_fixtures.py: GroupNorm (Reshape, InstanceNormalization, Mul, Add), InstanceNorm2d, Selu, Celu
   { name: 'norm_act.op13.train', mustCompare: 'all' },
   { name: 'norm_act.op17.train', mustCompare: 'all' },
+  // make_space_fixtures.py: PixelShuffle (DepthToSpace CRD), torch.cumsum (CumSum over a middle and the last axis)
+  { name: 'space_cumsum.op11.train', mustCompare: 'all' },
+  { name: 'space_cumsum.op17.train', mustCompare: 'all' },
 ];
 
 function refOf(tensors: Map<string, Tensor>): RefFile {

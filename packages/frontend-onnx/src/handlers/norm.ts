@@ -2,7 +2,7 @@
  * BatchNormalization, LayerNormalization and Dropout: the ops whose meaning depends on the
  * training setting chosen at import (ImportOptions.batchNorm / dropout), not on the file.
  * InstanceNormalization and GroupNormalization always use the statistics of their input and map
- * onto layer_norm over a reshaped view.
+ * onto layer_norm over a reshaped view; LRN onto an average pool across channels.
  */
 import { fmtShape, isFloat, shapeEq, size, type Shape, type ValueId } from '@pockengine/core';
 import { constScalar } from '../const.js';
@@ -162,6 +162,34 @@ function GroupNormalization(ctx: NodeContext): (Sym | null)[] {
 }
 
 /**
+ * LRN (https://onnx.ai/onnx/operators/onnx__LRN.html), on NCHW input:
+ * y = x / (bias + alpha / size * square_sum)^beta, square_sum[c] the sum of x^2 over channels
+ * c - floor((size - 1) / 2) .. c + ceil((size - 1) / 2), clipped to the channel range. As x^2
+ * viewed [N, 1, C, H*W]: one avg_pool2d with an [size, 1] window, zero padding
+ * [floor((size-1)/2), ceil((size-1)/2)] along C counted in the divisor (so avg = square_sum / size
+ * and the base is bias + alpha * avg), then x * pow(base, -beta).
+ */
+function LRN(ctx: NodeContext): (Sym | null)[] {
+  const b = ctx.b;
+  const n = ctx.int('size');
+  if (n === undefined) return ctx.fail("attribute 'size' is required");
+  if (n < 1) ctx.fail(`size must be a positive integer, got ${n}`);
+  const alpha = ctx.float('alpha', 1e-4);
+  const beta = ctx.float('beta', 0.75);
+  const bias = ctx.float('bias', 1);
+  for (const [name, v] of [['alpha', alpha], ['beta', beta], ['bias', bias]] as const)
+    if (!Number.isFinite(v)) ctx.fail(`${name} must be a finite number, got ${v}`);
+  const { x, xs } = floatInput(ctx, 0); // the dtype check; the rank must be exactly 4
+  if (xs.length !== 4) ctx.fail(`input X must be [N, C, H, W] (rank 4), got shape ${fmtShape(xs)}`, 'shape');
+  const [batch, c, h, w] = xs as [number, number, number, number];
+  const sq = b.reshape(b.mul(x, x), [batch, 1, c, h * w]);
+  const pads = [Math.floor((n - 1) / 2), 0, Math.ceil((n - 1) / 2), 0];
+  const avg = b.op1('avg_pool2d', [sq], { kernel: [n, 1], strides: [1, 1], pads, ceilMode: false, countIncludePad: true });
+  const base = b.add(b.scalarLike(bias, x), b.mulScalar(b.reshape(avg, xs), alpha));
+  return [b.mul(x, b.op1('pow', [base, b.scalarLike(-beta, x)], {}))];
+}
+
+/**
  * Dropout: ratio is an attribute before opset 12 and an optional constant input from 12
  * (default 0.5). With dropout 'off' it is the identity; with 'on' every Dropout applies its
  * ratio through the IR dropout op, fed by the program's step counter. The boolean mask output
@@ -179,4 +207,4 @@ function Dropout(ctx: NodeContext): (Sym | null)[] {
   return [y, keep];
 }
 
-export const normHandlers: HandlerTable = { BatchNormalization, LayerNormalization, InstanceNormalization, GroupNormalization, Dropout };
+export const normHandlers: HandlerTable = { BatchNormalization, LayerNormalization, InstanceNormalization, GroupNormalization, LRN, Dropout };

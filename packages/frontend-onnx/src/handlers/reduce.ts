@@ -1,6 +1,7 @@
-/** Reductions, ArgMax, Softmax and LogSoftmax (https://onnx.ai/onnx/operators/). */
-import { size, type ValueId } from '@pockengine/core';
-import type { NodeContext } from '../context.js';
+/** Reductions, CumSum, ArgMax, Softmax and LogSoftmax (https://onnx.ai/onnx/operators/). */
+import { fmtShape, isFloat, size, type ValueId } from '@pockengine/core';
+import { constScalar, isConst, makeConst, MAX_CONST_ELEMENTS, type ConstTensor } from '../const.js';
+import type { NodeContext, Sym } from '../context.js';
 import type { HandlerTable } from './types.js';
 
 /**
@@ -43,6 +44,82 @@ function softmax(op: 'softmax' | 'log_softmax') {
   };
 }
 
+/**
+ * Whether element i along the CumSum axis contributes to output j: j >= i (i > j reversed),
+ * strictly when exclusive.
+ */
+function contributes(i: number, j: number, exclusive: boolean, reverse: boolean): boolean {
+  if (reverse) return exclusive ? i > j : i >= j;
+  return exclusive ? i < j : i <= j;
+}
+
+/** CumSum of a constant, in JS (integer position ids of a constant mask fold this way). */
+function cumsumConst(c: ConstTensor, axis: number, exclusive: boolean, reverse: boolean): ConstTensor {
+  const n = c.shape[axis]!;
+  const post = size(c.shape.slice(axis + 1));
+  const pre = size(c.shape.slice(0, axis));
+  const out = new Float64Array(c.data.length);
+  for (let p = 0; p < pre; p++)
+    for (let q = 0; q < post; q++)
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let i = 0; i < n; i++) if (contributes(i, j, exclusive, reverse)) acc += c.data[(p * n + i) * post + q]!;
+        out[(p * n + j) * post + q] = acc;
+      }
+  return makeConst(c.dtype, c.shape, out);
+}
+
+/**
+ * CumSum (https://onnx.ai/onnx/operators/onnx__CumSum.html): axis is a constant input (a scalar,
+ * or one element), exclusive and reverse attributes 0 / 1. A computed float x becomes one matmul
+ * with a constant 0/1 triangular [n, n] matrix along the axis (n its length): x viewed
+ * [pre, n] times T when the axis is last, otherwise T' [n, n] times x viewed [pre, n, post]; the
+ * matmul's gradient rule is the gradient. A constant x (any dtype) is folded at import; a
+ * computed integer x is not supported (matmul is float-only).
+ */
+function CumSum(ctx: NodeContext): Sym[] {
+  const b = ctx.b;
+  const xs = ctx.shape(0);
+  const axisC = ctx.const(1, 'axis');
+  if (axisC.dtype !== 'int32' && axisC.dtype !== 'int64') ctx.fail(`axis must be an int32 or int64 tensor, got ${axisC.dtype}`, 'dtype');
+  const given = constScalar(axisC, 'axis', ctx.where);
+  const rank = xs.length;
+  if (rank === 0) ctx.fail('input x must have rank >= 1, got a scalar', 'shape');
+  const axis = given < 0 ? given + rank : given;
+  if (axis < 0 || axis >= rank) ctx.fail(`axis ${given} out of range for rank ${rank} (shape ${fmtShape(xs)})`, 'shape');
+  const flag = (name: string) => {
+    const v = ctx.int(name, 0);
+    if (v !== 0 && v !== 1) ctx.fail(`${name} must be 0 or 1, got ${v}`);
+    return v === 1;
+  };
+  const exclusive = flag('exclusive');
+  const reverse = flag('reverse');
+  const s = ctx.sym(0);
+  if (isConst(s)) return [cumsumConst(s, axis, exclusive, reverse)];
+  const dtype = ctx.type(0).dtype;
+  if (!isFloat(dtype)) ctx.fail(`input x is ${dtype}: only float inputs are supported when x is computed (integer x is supported only as a constant)`, 'dtype');
+  const x = ctx.value(0);
+  const n = xs[axis]!;
+  if (size(xs) === 0) return [x];
+  if (n * n > MAX_CONST_ELEMENTS) ctx.fail(`axis length ${n} is too long: CumSum runs as a matmul with an [${n}, ${n}] constant`, 'shape');
+  const pre = size(xs.slice(0, axis));
+  const post = size(xs.slice(axis + 1));
+  const tri = new Float64Array(n * n);
+  let y: ValueId;
+  if (post === 1) {
+    // y[p, j] = sum_i x[p, i] * T[i, j]
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) tri[i * n + j] = contributes(i, j, exclusive, reverse) ? 1 : 0;
+    const t = ctx.importState.materialize(makeConst(dtype, [n, n], tri), `${ctx.name}:cumsum`);
+    y = b.matmul(b.reshape(x, [pre, n]), t);
+  } else {
+    // y[p, j, q] = sum_i T'[j, i] * x[p, i, q]
+    for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) tri[j * n + i] = contributes(i, j, exclusive, reverse) ? 1 : 0;
+    const t = ctx.importState.materialize(makeConst(dtype, [n, n], tri), `${ctx.name}:cumsum`);
+    y = b.matmul(t, b.reshape(x, pre === 1 ? [n, post] : [pre, n, post]));
+  }
+  return [b.reshape(y, xs)];
+}
+
 export const reduceHandlers: HandlerTable = {
   ReduceSum: reduce((ctx, x, axes, keepdims) => ctx.b.op1('reduce_sum', [x], { axes, keepdims })),
   ReduceMean: reduce((ctx, x, axes, keepdims) => ctx.b.op1('reduce_mean', [x], { axes, keepdims })),
@@ -50,6 +127,7 @@ export const reduceHandlers: HandlerTable = {
   // min(x) = -max(-x)
   ReduceMin: reduce((ctx, x, axes, keepdims) => ctx.b.neg(ctx.b.op1('reduce_max', [ctx.b.neg(x)], { axes, keepdims }))),
   ReduceSumSquare: reduce((ctx, x, axes, keepdims) => ctx.b.op1('reduce_sum', [ctx.b.mul(x, x)], { axes, keepdims })),
+  CumSum,
   ReduceL2: reduce((ctx, x, axes, keepdims) => ctx.b.op1('sqrt', [ctx.b.op1('reduce_sum', [ctx.b.mul(x, x)], { axes, keepdims })], {})),
   ArgMax: (ctx) => {
     ctx.requireAttrValue('select_last_index', [0], 'only the first maximal index is supported');

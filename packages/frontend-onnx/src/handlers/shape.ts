@@ -4,7 +4,7 @@
  * PyTorch graphs. Ops whose output is fully determined by static shapes (Shape, Size) produce
  * constants even when their input is computed.
  */
-import { size, type ValueId } from '@pockengine/core';
+import { fmtShape, size, type ValueId } from '@pockengine/core';
 import { constInts, constScalar, makeConst } from '../const.js';
 import type { NodeContext } from '../context.js';
 import { shapeOf } from '../fold.js';
@@ -83,6 +83,61 @@ function Trilu(ctx: NodeContext): ValueId[] {
   return [b.where(m, x, b.scalarLike(0, x))];
 }
 
+/** The blocksize attribute of DepthToSpace / SpaceToDepth (required, >= 1). */
+function blocksizeAttr(ctx: NodeContext): number {
+  const bs = ctx.int('blocksize');
+  if (bs === undefined) return ctx.fail("attribute 'blocksize' is required");
+  if (bs < 1) ctx.fail(`blocksize must be a positive integer, got ${bs}`);
+  return bs;
+}
+
+/** Input 0 as an IR value of rank 4 (N, C, H, W). */
+function nchwInput(ctx: NodeContext): { x: ValueId; dims: [number, number, number, number] } {
+  const x = ctx.value(0);
+  const s = ctx.b.shape(x);
+  if (s.length !== 4) ctx.fail(`input must be [N, C, H, W] (rank 4), got shape ${fmtShape(s)}`, 'shape');
+  return { x, dims: s as unknown as [number, number, number, number] };
+}
+
+/**
+ * DepthToSpace (https://onnx.ai/onnx/operators/onnx__DepthToSpace.html): the spec's own recipe,
+ * reshape -> transpose -> reshape. DCR (default) takes the block offsets from the leading
+ * channel dims: [N, bs, bs, C/bs^2, H, W] permuted (0, 3, 4, 1, 5, 2); CRD (PyTorch's
+ * PixelShuffle) from the trailing ones: [N, C/bs^2, bs, bs, H, W] permuted (0, 1, 4, 2, 5, 3).
+ */
+function DepthToSpace(ctx: NodeContext): ValueId[] {
+  const b = ctx.b;
+  const bs = blocksizeAttr(ctx);
+  const mode = ctx.string('mode', 'DCR');
+  if (mode !== 'DCR' && mode !== 'CRD') ctx.fail(`mode='${mode}' is not one of 'DCR', 'CRD'`);
+  const { x, dims } = nchwInput(ctx);
+  const [n, c, h, w] = dims;
+  if (c % (bs * bs) !== 0) ctx.fail(`the ${c} input channels (axis 1 of shape ${fmtShape(dims)}) are not a multiple of blocksize^2 = ${bs * bs}`, 'shape');
+  if (bs === 1) return [x];
+  const oc = c / (bs * bs);
+  const tmp =
+    mode === 'DCR'
+      ? b.transpose(b.reshape(x, [n, bs, bs, oc, h, w]), [0, 3, 4, 1, 5, 2])
+      : b.transpose(b.reshape(x, [n, oc, bs, bs, h, w]), [0, 1, 4, 2, 5, 3]);
+  return [b.reshape(tmp, [n, oc, h * bs, w * bs])];
+}
+
+/**
+ * SpaceToDepth (https://onnx.ai/onnx/operators/onnx__SpaceToDepth.html), the inverse of
+ * DepthToSpace in DCR mode: [N, C, H/bs, bs, W/bs, bs] permuted (0, 3, 5, 1, 2, 4), then
+ * [N, C*bs^2, H/bs, W/bs].
+ */
+function SpaceToDepth(ctx: NodeContext): ValueId[] {
+  const b = ctx.b;
+  const bs = blocksizeAttr(ctx);
+  const { x, dims } = nchwInput(ctx);
+  const [n, c, h, w] = dims;
+  if (h % bs !== 0 || w % bs !== 0) ctx.fail(`the spatial dims ${h}x${w} (shape ${fmtShape(dims)}) are not multiples of blocksize ${bs}`, 'shape');
+  if (bs === 1) return [x];
+  const tmp = b.transpose(b.reshape(x, [n, c, h / bs, bs, w / bs, bs]), [0, 3, 5, 1, 2, 4]);
+  return [b.reshape(tmp, [n, c * bs * bs, h / bs, w / bs])];
+}
+
 /** Ops computable only from constants (the constant evaluator handles them). */
 function constantOnly(ctx: NodeContext): never {
   return ctx.fail(`is supported only when all its inputs are constants after folding, and input(s) here are computed; fix dynamic dims with inputShapes`, 'unsupported-op');
@@ -145,6 +200,8 @@ export const shapeHandlers: HandlerTable = {
   },
   Tile,
   Trilu,
+  DepthToSpace,
+  SpaceToDepth,
   Shape: (ctx) => [shapeOf(ctx, ctx.shape(0))],
   Size: (ctx) => [makeConst('int64', [], [size(ctx.shape(0))])],
   Constant: constantOnly,
