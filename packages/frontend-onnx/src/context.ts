@@ -6,7 +6,7 @@
  */
 import { PockError, type DType, type Tensor, type ErrorCode, type ErrorLocation, type GraphBuilder, type TypeInfo, type ValueId } from '@pockengine/core';
 import { constInts, isConst, makeConst, type ConstTensor } from './const.js';
-import { AttrType, type OnnxAttribute, type OnnxNode, type OnnxTensor } from './proto/onnx.js';
+import { AttrType, type OnnxAttribute, type OnnxGraph, type OnnxNode, type OnnxTensor } from './proto/onnx.js';
 import { onnxTypeName } from './tensor-proto.js';
 
 /** An ONNX value during import: an IR value id, or a host constant. */
@@ -71,6 +71,8 @@ export interface ImportState {
   addUpdate(target: ValueId, value: ValueId, ctx: NodeContext): void;
   /** Decodes a TensorProto (Constant values, attribute tensors), resolving external data. */
   decodeTensor(t: OnnxTensor, where: ErrorLocation): Tensor;
+  /** Runs a subgraph's nodes inline (an If branch picked at import time); its outputs. */
+  inlineGraph(graph: OnnxGraph, prefix: string): Sym[];
 }
 
 export class NodeContext {
@@ -207,6 +209,10 @@ export class NodeContext {
   }
   stringList(name: string): string[] | undefined {
     return this.attr(name, AttrType.STRINGS)?.strings.map((b) => new TextDecoder().decode(b));
+  }
+  /** A graph attribute (If's branches). */
+  graphAttr(name: string): OnnxGraph | undefined {
+    return this.attr(name, AttrType.GRAPH)?.g;
   }
   /** A tensor attribute, decoded. */
   tensorAttr(name: string): Tensor | undefined {

@@ -13,7 +13,7 @@ import { constFromTensor, constToTensor, isConst, type ConstTensor } from './con
 import { NodeContext, type ImportOptions, type ImportState, type Sym } from './context.js';
 import { CONST_EVAL } from './fold.js';
 import { HANDLERS } from './handlers/index.js';
-import { decodeModel, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto/onnx.js';
+import { decodeModel, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto/onnx.js';
 import { dtypeOf, tensorFromProto } from './tensor-proto.js';
 
 /** Opsets of the default domain the handlers implement (13-21 are tested against PyTorch exports). */
@@ -75,13 +75,16 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Importe
 /** Throws ONE error listing every unsupported op type with its nodes. */
 function checkSupported(nodes: readonly OnnxNode[], opset: number, file?: string): void {
   const bad = new Map<string, string[]>();
-  nodes.forEach((n, k) => {
+  const visit = (n: OnnxNode, k: number) => {
     const isDefault = n.domain === '' || n.domain === 'ai.onnx';
+    // an If's branches are imported too (the one its constant condition picks): check both
+    if (isDefault && n.opType === 'If') for (const a of n.attributes) if (a.g) a.g.nodes.forEach(visit);
     if (isDefault && HANDLERS[n.opType]) return;
     const key = isDefault ? n.opType : `${n.domain}.${n.opType}`;
     if (!bad.has(key)) bad.set(key, []);
     bad.get(key)!.push(n.name || `#${k}`);
-  });
+  };
+  nodes.forEach(visit);
   if (bad.size === 0) return;
   const lines = [...bad].map(([op, names]) => {
     const shown = names.slice(0, 5).map((s) => `'${s}'`).join(', ');
@@ -131,36 +134,7 @@ class Importer implements ImportState {
     for (const n of g.nodes) if (n.opType === 'BatchNormalization') for (const i of [3, 4]) if (n.inputs[i]) this.bufferNames.add(n.inputs[i]!);
     this.createInputs();
 
-    let folded = 0;
-    let mapped = 0;
-    g.nodes.forEach((node, k) => {
-      const name = node.name || `${node.opType}_${k}`;
-      const ctx = new NodeContext(this, node, this.opset, name);
-      this.b.scope = name;
-      let outs: (Sym | null)[];
-      try {
-        const copy = this.untiedCopy(node);
-        if (copy) {
-          this.syms.set(node.outputs[0]!, copy);
-          return;
-        }
-        const fold = CONST_EVAL[node.opType];
-        if (fold && node.inputs.every((i) => i === '' || this.foldable(i, ctx.where))) outs = this.maybeLift(node, fold(ctx));
-        else {
-          outs = HANDLERS[node.opType]!(ctx);
-          mapped++;
-        }
-        if (node.outputs.every((o, j) => o === '' || isConst(outs[j]))) folded++;
-      } catch (e) {
-        throw relocate(e, ctx.where);
-      }
-      node.outputs.forEach((o, j) => {
-        if (o === '') return;
-        const s = outs[j];
-        if (s === null || s === undefined) this.unavailable.set(o, `output ${j} ('${o}') of ${node.opType} '${name}' is not supported`);
-        else this.syms.set(o, s);
-      });
-    });
+    g.nodes.forEach((node, k) => this.runNode(node, k));
     this.b.scope = '';
 
     for (const o of g.outputs) {
@@ -180,8 +154,8 @@ class Importer implements ImportState {
       producer: `${this.model.producerName} ${this.model.producerVersion}`.trim(),
       params: this.params,
       buffers: this.buffers,
-      folded,
-      mapped,
+      folded: this.folded,
+      mapped: this.mapped,
     };
   }
 
@@ -227,6 +201,54 @@ class Importer implements ImportState {
       const dtype = this.mapFloat(dtypeOf(inp.elemType!, `input '${inp.name}'`, { file }));
       this.syms.set(inp.name, this.b.input(inp.name, dtype, shapes[k]!));
     });
+  }
+
+  private folded = 0;
+  private mapped = 0;
+
+  /** Maps one node: constant-folds it, unties a deduplicated initializer, or runs its handler. */
+  private runNode(node: OnnxNode, k: number, prefix = ''): void {
+    const name = node.name || `${prefix}${node.opType}_${k}`;
+    const ctx = new NodeContext(this, node, this.opset, name);
+    const scope = this.b.scope;
+    this.b.scope = name;
+    let outs: (Sym | null)[];
+    try {
+      const copy = this.untiedCopy(node);
+      if (copy) {
+        this.syms.set(node.outputs[0]!, copy);
+        return;
+      }
+      const fold = CONST_EVAL[node.opType];
+      if (fold && node.inputs.every((i) => i === '' || this.foldable(i, ctx.where))) outs = this.maybeLift(node, fold(ctx));
+      else {
+        outs = HANDLERS[node.opType]!(ctx);
+        this.mapped++;
+      }
+      if (node.outputs.every((o, j) => o === '' || isConst(outs[j]))) this.folded++;
+    } catch (e) {
+      throw relocate(e, ctx.where);
+    } finally {
+      this.b.scope = scope;
+    }
+    node.outputs.forEach((o, j) => {
+      if (o === '') return;
+      const s = outs[j];
+      if (s === null || s === undefined) this.unavailable.set(o, `output ${j} ('${o}') of ${node.opType} '${name}' is not supported`);
+      else this.syms.set(o, s);
+    });
+  }
+
+  /**
+   * Runs a subgraph's nodes in this graph's scope (an If branch chosen at import time) and returns
+   * its outputs. ONNX names are unique across a model and its subgraphs, so the branch's values and
+   * initializers join this graph's; outer values are read by name.
+   */
+  inlineGraph(graph: OnnxGraph, prefix: string): Sym[] {
+    if (graph.sparseInitializers) throw new PockError('import', 'a subgraph has sparse initializers, which are not supported', { file: this.opts.file });
+    for (const t of graph.initializers) this.initializers.set(t.name, t);
+    graph.nodes.forEach((node, k) => this.runNode(node, k, prefix));
+    return graph.outputs.map((o) => this.resolve(o.name, { file: this.opts.file, node: prefix }));
   }
 
   /**

@@ -1,11 +1,11 @@
 /** Builds small ONNX models in tests with the package's own protobuf writer. */
 import type { Tensor } from '@pockengine/core';
-import { AttrType, type OnnxAttribute, type OnnxNode, type OnnxTensor } from '../src/proto/onnx.js';
+import { AttrType, type OnnxAttribute, type OnnxGraph, type OnnxNode, type OnnxTensor } from '../src/proto/onnx.js';
 import { encodeModel } from '../src/proto/encode.js';
 import { DTYPE_TO_ONNX, tensorToProto } from '../src/tensor-proto.js';
 
 /** Attribute values: integers are INT, other numbers FLOAT ({ f } forces FLOAT), arrays INTS / FLOATS. */
-export type AttrValue = number | { f: number } | number[] | { floats: number[] } | { strings: string[] } | string | Tensor;
+export type AttrValue = number | { f: number } | number[] | { floats: number[] } | { strings: string[] } | { graph: OnnxGraph } | string | Tensor;
 
 function attribute(name: string, v: AttrValue): OnnxAttribute {
   const a: OnnxAttribute = { name, type: 0, floats: [], ints: [], strings: [], tensors: [], graphs: [] };
@@ -17,6 +17,7 @@ function attribute(name: string, v: AttrValue): OnnxAttribute {
   else if ('f' in v) Object.assign(a, { type: AttrType.FLOAT, f: v.f });
   else if ('floats' in v) Object.assign(a, { type: AttrType.FLOATS, floats: v.floats });
   else if ('strings' in v) Object.assign(a, { type: AttrType.STRINGS, strings: v.strings.map((x) => new TextEncoder().encode(x)) });
+  else if ('graph' in v) Object.assign(a, { type: AttrType.GRAPH, g: v.graph });
   else Object.assign(a, { type: AttrType.TENSOR, t: tensorToProto('', v) });
   return a;
 }
@@ -52,4 +53,19 @@ export function buildModel(spec: ModelSpec): Uint8Array {
       valueInfo: [],
     },
   });
+}
+
+/** A subgraph (an If branch): nodes, the names of its outputs, and its own initializers. */
+export function subgraph(nodes: OnnxNode[], outputs: string[], initializers: [string, Tensor][] = []): { graph: OnnxGraph } {
+  return {
+    graph: {
+      name: 'branch',
+      nodes,
+      initializers: initializers.map(([n, t]) => tensorToProto(n, t)),
+      sparseInitializers: 0,
+      inputs: [],
+      outputs: outputs.map((name) => ({ name })),
+      valueInfo: [],
+    },
+  };
 }

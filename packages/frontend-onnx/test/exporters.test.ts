@@ -5,7 +5,7 @@
  * bidirectional, two layers, batch-first and not, Y and Y_h read-outs) and ConvTranspose (2-D with
  * stride, padding, output padding, groups, dilation; 1-D) and Resize / Upsample (nearest by a factor,
  * bilinear with and without align_corners, bicubic; opsets 9, 10 and 13) and Einsum (attention
- * products, a bilinear form).
+ * products, a bilinear form), and LocalResponseNorm (an If on a shape check, a 3-D AveragePool).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ const FIXTURES: Fixture[] = [
   { name: 'tiny_cnn.eval', mustCompare: 'all' },
   { name: 'tiny_decoder.eval', mustCompare: 'all' },
   { name: 'tiny_upsampler.eval', mustCompare: 'all' },
+  { name: 'tiny_lrn.eval', mustCompare: 'all' },
   { name: 'tiny_einsum.eval', mustCompare: ['w', 'qkv.bias', 'fc.weight', 'fc.bias'] }, // qkv.weight is folded into a transposed constant
   { name: 'tiny_upsample_nearest.op9', mustCompare: 'all' },
   { name: 'tiny_upsample_nearest.op10', mustCompare: 'all' },

@@ -69,9 +69,58 @@ function spatial(ctx: NodeContext, x: ValueId): number[] {
   return s.slice(2);
 }
 
+/**
+ * Pooling over 3 or more spatial axes whose window covers one element on all but at most two of
+ * them (kernel 1, stride 1, no padding or dilation): those axes are folded into the channels and
+ * the rest pooled in 2-D (PyTorch's LocalResponseNorm exports a [size, 1, 1] AveragePool).
+ */
+function poolFolded(ctx: NodeContext, kind: 'max' | 'avg', x: ValueId): ValueId {
+  const b = ctx.b;
+  const s = b.shape(x);
+  const sp = s.slice(2);
+  const r = sp.length;
+  const kernel = ctx.intList('kernel_shape') ?? ctx.fail('attribute kernel_shape is required');
+  const strides = ctx.intList('strides') ?? kernel.map(() => 1);
+  const dilations = ctx.intList('dilations') ?? kernel.map(() => 1);
+  const pads = ctx.intList('pads') ?? [...kernel, ...kernel].map(() => 0);
+  if (kernel.length !== r || strides.length !== r || dilations.length !== r || pads.length !== 2 * r)
+    ctx.fail(`kernel_shape, strides, dilations and pads must have ${r}, ${r}, ${r} and ${2 * r} entries`);
+  const autoPad = ctx.string('auto_pad', 'NOTSET');
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') ctx.fail(`auto_pad='${autoPad}' is not supported for ${r}-D pooling`);
+  const pad = (i: number, end: boolean) => (autoPad === 'VALID' ? 0 : pads[end ? r + i : i]!);
+  const trivial = sp.map((_, i) => kernel[i] === 1 && strides[i] === 1 && dilations[i] === 1 && pad(i, false) === 0 && pad(i, true) === 0);
+  const keep = sp.map((_, i) => i).filter((i) => !trivial[i]);
+  const fold = sp.map((_, i) => i).filter((i) => trivial[i]);
+  if (keep.length > 2) ctx.fail(`${r}-D pooling is supported only when its window covers one element on all but two axes (kernel ${JSON.stringify(kernel)})`, 'unsupported-op');
+  const two = keep.length === 2 ? keep : keep.length === 1 ? [-1, keep[0]!] : [-1, -1];
+  const at = (i: number, v: number[], d: number) => (i < 0 ? d : v[i]!);
+  const perm = [0, 1, ...fold.map((i) => i + 2), ...keep.map((i) => i + 2)];
+  const c = s[1]! * fold.reduce((p, i) => p * sp[i]!, 1);
+  const x4 = b.reshape(b.transpose(x, perm), [s[0]!, c, at(two[0]!, sp, 1), at(two[1]!, sp, 1)]);
+  const k2 = two.map((i) => at(i, kernel, 1));
+  const st2 = two.map((i) => at(i, strides, 1));
+  const pads2 = [...two.map((i) => (i < 0 ? 0 : pad(i, false))), ...two.map((i) => (i < 0 ? 0 : pad(i, true)))];
+  const ceilMode = ctx.int('ceil_mode', 0) === 1;
+  let y: ValueId;
+  if (kind === 'max') {
+    if (ctx.wantsOutput(1)) ctx.fail('the Indices output of MaxPool is not supported', 'unsupported-op');
+    y = b.op1('max_pool2d', [x4], { kernel: k2, strides: st2, pads: pads2, dilations: two.map((i) => at(i, dilations, 1)), ceilMode });
+  } else {
+    if (dilations.some((d) => d !== 1)) ctx.fail('dilated AveragePool is not supported');
+    y = b.op1('avg_pool2d', [x4], { kernel: k2, strides: st2, pads: pads2, ceilMode, countIncludePad: ctx.int('count_include_pad', 0) === 1 });
+  }
+  const ys = b.shape(y);
+  const outSp = sp.slice();
+  keep.forEach((i, j) => (outSp[i] = ys[2 + j + (keep.length === 1 ? 1 : 0)]!));
+  const unfolded = b.reshape(y, [s[0]!, s[1]!, ...fold.map((i) => sp[i]!), ...keep.map((i) => outSp[i]!)]);
+  const inverse = perm.map((_, i) => perm.indexOf(i));
+  return b.transpose(unfolded, inverse);
+}
+
 function pool(kind: 'max' | 'avg') {
   return (ctx: NodeContext) => {
     const x = ctx.value(0);
+    if (spatial(ctx, x).length > 2) return [poolFolded(ctx, kind, x)];
     const w = window(ctx, spatial(ctx, x));
     const ceilMode = ctx.int('ceil_mode', 0) === 1;
     const x2 = as2d(ctx, x);

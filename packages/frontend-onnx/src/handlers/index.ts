@@ -5,6 +5,7 @@
  */
 import { CONST_EVAL } from '../fold.js';
 import { activationHandlers } from './activation.js';
+import { controlHandlers } from './control.js';
 import { convHandlers } from './conv.js';
 import { einsumHandlers } from './einsum.js';
 import { elementwiseHandlers } from './elementwise.js';
@@ -26,6 +27,7 @@ const COMPUTE: HandlerTable = {
   ...rnnHandlers,
   ...resizeHandlers,
   ...einsumHandlers,
+  ...controlHandlers,
   ...shapeHandlers,
 };
 
