@@ -2,7 +2,8 @@
  * Coverage of the remaining layer handlers against TF.js: SeparableConv2D, Conv2D,
  * Concatenate of NCHW tensors, Cropping2D, PReLU, GlobalMaxPooling2D, Dense on a
  * rank-4 input, Reshape, Permute, Conv1D, GlobalAveragePooling1D, every merge layer of tfjs-layers,
- * ELU / Softmax layers, RepeatVector, LayerNormalization on a 3-D input.
+ * ELU / Softmax layers, RepeatVector, LayerNormalization on a 3-D input, MaxPooling1D /
+ * AveragePooling1D, CenterCrop (TF.js's nearest cropAndResize sampling, odd and even margins).
  * Plus UpSampling2D and AveragePooling2D with 'same' padding, whose TF.js gradients are wrong
  * (resizeNearestNeighbor's gradient; avgPool's divides border windows by the full window size):
  * there the reference is finite differences of TF.js's forward.
@@ -125,4 +126,28 @@ describe('layer coverage', () => {
     // the loss is smooth in the kernel; O(h^2) truncation and float32 rounding stay below 1e-3
     expectClose(ours.grads.get('avg_conv/kernel')!.data as Float32Array, fd, 'kernel gradient vs finite differences', 1e-3);
   });
+  it('MaxPooling1D / AveragePooling1D (valid, same, strides): prediction, loss, gradients', async () => {
+    const inp = tfl.input({ shape: [11, 3], name: 'p1_seq' });
+    let x = ap(L.conv1d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'tanh', name: 'p1_conv' }), inp);
+    x = ap(L.maxPooling1d({ poolSize: 3, strides: 2, padding: 'same', name: 'p1_max' }), x); // [6, 4]
+    x = ap(L.conv1d({ filters: 5, kernelSize: 2, name: 'p1_conv2' }), x); // [5, 5]
+    x = ap(L.averagePooling1d({ poolSize: 2, padding: 'valid', name: 'p1_avg' }), x); // [2, 5]
+    x = ap(L.dense({ units: 3, name: 'p1_fc' }), ap(L.flatten({ name: 'p1_flat' }), x));
+    const model = tfl.model({ inputs: inp, outputs: x });
+    randomizeWeights(model, 131, 0.5);
+    await checkParity({ model, inputs: { p1_seq: randomInput([2, 11, 3], 132) }, labels: randomLabels(2, 3, 133) });
+  });
+
+  for (const [h, w, ch, cw] of [[7, 9, 4, 8], [8, 6, 5, 6], [10, 11, 3, 2], [5, 5, 1, 4]] as const)
+    it(`CenterCrop ${h}x${w} -> ${ch}x${cw}: prediction, loss, gradients`, async () => {
+      const inp = tfl.input({ shape: [h, w, 2], name: 'cc_img' });
+      let x = ap(L.centerCrop({ height: ch, width: cw, name: 'cc_crop' }), inp);
+      x = ap(L.conv2d({ filters: 3, kernelSize: 1, name: 'cc_conv' }), x);
+      x = ap(L.dense({ units: 3, name: 'cc_fc' }), ap(L.flatten({ name: 'cc_flat' }), x));
+      const model = tfl.model({ inputs: inp, outputs: x });
+      randomizeWeights(model, 141, 0.5);
+      // TF.js's CenterCrop.computeOutputShape writes the crop size into the shape it is given: the
+      // input layer's saved shape becomes the cropped one, so the real input shape is passed in
+      await checkParity({ model, inputs: { cc_img: randomInput([2, h, w, 2], 142) }, labels: randomLabels(2, 3, 143), passInputShapes: true });
+    });
 });

@@ -22,6 +22,8 @@ export interface ParityCase {
   rtol?: number;
   /** false: compare predictions only (TF.js cannot differentiate some configurations). */
   gradients?: boolean;
+  /** Import with the inputs' full shapes (for models whose saved input shape TF.js itself altered). */
+  passInputShapes?: boolean;
 }
 
 export interface ParityReport {
@@ -35,7 +37,8 @@ export async function checkParity(c: ParityCase): Promise<ParityReport> {
   const batchNorm = c.batchNorm ?? 'frozen';
   const training = batchNorm === 'train';
   const batchSize = Object.values(c.inputs)[0]!.shape[0]!;
-  const opts = { batchSize, batchNorm } as const;
+  const inputShapes = c.passInputShapes ? Object.fromEntries(Object.entries(c.inputs).map(([k, t]) => [k, [...t.shape]])) : undefined;
+  const opts = { batchSize, batchNorm, inputShapes } as const;
   const viaObject = importLayersModelObject(c.model, opts);
   const saved = await saveToMemory(c.model);
   const viaJson = importLayersModel(saved.modelJson, saved.weightData, opts);

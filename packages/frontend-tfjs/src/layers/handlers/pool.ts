@@ -3,6 +3,7 @@
  * padding.ts, convolutional.ts Cropping2D / UpSampling2D). Spatial layers run NCHW.
  */
 import { act, nchw, nhwc, physicalAxis, pool2d, type Act } from '../../layout.js';
+import { tensor } from '@pockengine/core';
 import type { LayerContext } from '../context.js';
 import type { LayerHandlerTable } from './types.js';
 
@@ -15,6 +16,63 @@ function pool(kind: 'max' | 'avg') {
     if (padding !== 'same' && padding !== 'valid') ctx.unsupported(`padding '${padding}' is not supported`);
     return [pool2d(ctx.b, ctx.input(), kind, size, strides, padding, ctx.where)];
   };
+}
+
+/**
+ * MaxPooling1D / AveragePooling1D on [N, T, C]: a [1, k] window over [N, C, 1, T] (TF.js pools the
+ * same way, through a 2-D pool on an expanded axis), back to [N, T', C].
+ */
+function pool1d(kind: 'max' | 'avg') {
+  return (ctx: LayerContext): Act[] => {
+    ctx.requireChannelsLast();
+    const b = ctx.b;
+    const x = nhwc(b, ctx.input());
+    const s = b.shape(x);
+    if (s.length !== 3) ctx.fail(`expects a [batch, steps, channels] input, got [${s}]`);
+    const [n, t, c] = s as [number, number, number];
+    const [size] = ctx.ints('poolSize', 2, 1) as [number];
+    const [stride] = ctx.cfg('strides', null) === null ? [size] : (ctx.ints('strides', size, 1) as [number]);
+    const padding = ctx.str('padding', 'valid');
+    if (padding !== 'same' && padding !== 'valid') ctx.unsupported(`padding '${padding}' is not supported`);
+    const x4 = b.reshape(b.transpose(x, [0, 2, 1]), [n, c, 1, t]);
+    const y = pool2d(b, act(x4, true), kind, [1, size], [1, stride], padding, ctx.where).v;
+    const steps = b.shape(y)[3]!;
+    return [act(b.transpose(b.reshape(y, [n, c, steps]), [0, 2, 1]))];
+  };
+}
+
+/**
+ * CenterCrop as TF.js computes it: a nearest-neighbour cropAndResize over the box [offset / size,
+ * (offset + crop) / size] (float32), whose sample rows are y1 (H - 1) + i (y2 - y1)(H - 1) / (crop - 1),
+ * rounded; the width offset is at least 1 when the widths differ. Usually a plain window, but not
+ * always: each axis is a gather of exactly the rows TF.js samples.
+ */
+function CenterCrop(ctx: LayerContext): Act[] {
+  ctx.requireChannelsLast();
+  const b = ctx.b;
+  const x = nchw(b, ctx.input(), ctx.where);
+  const [, , h, w] = b.shape(x) as [number, number, number, number];
+  const ch = ctx.cfg<number>('height', h);
+  const cw = ctx.cfg<number>('width', w);
+  const hOff = h === ch ? 0 : Math.floor((h - ch) / 2);
+  const wOff = w === cw ? 0 : Math.floor((w - cw) / 2) || 1;
+  if (hOff < 0 || wOff < 0) ctx.unsupported(`a ${ch}x${cw} crop of a ${h}x${w} image (TF.js resizes bilinearly then; only cropping is supported)`);
+  const rows = (size: number, off: number, crop: number): number[] => {
+    const y1 = Math.fround(off / size);
+    const y2 = Math.fround((crop + off) / size);
+    const scale = crop > 1 ? ((y2 - y1) * (size - 1)) / (crop - 1) : 0;
+    return Array.from({ length: crop }, (_, i) => {
+      const at = crop > 1 ? y1 * (size - 1) + i * scale : 0.5 * (y1 + y2) * (size - 1);
+      if (at < 0 || at > size - 1) ctx.unsupported(`the crop samples outside the image (row ${at})`);
+      return Math.round(at);
+    });
+  };
+  let y = x;
+  for (const [axis, idx] of [[2, rows(h, hOff, ch)], [3, rows(w, wOff, cw)]] as const) {
+    if (idx.every((r, i) => r === i) && idx.length === b.shape(y)[axis]) continue;
+    y = b.op1('gather', [y, b.constant(tensor('int32', [idx.length], idx), `${ctx.name}/axis${axis}/rows`)], { axis });
+  }
+  return [act(y, true)];
 }
 
 /** Mean / max over the spatial axes: [N, H, W, C] -> [N, C] ([N, 1, 1, C] with keepDims). */
@@ -78,6 +136,9 @@ function UpSampling2D(ctx: LayerContext): Act[] {
 export const poolHandlers: LayerHandlerTable = {
   MaxPooling2D: pool('max'),
   AveragePooling2D: pool('avg'),
+  MaxPooling1D: pool1d('max'),
+  AveragePooling1D: pool1d('avg'),
+  CenterCrop,
   GlobalAveragePooling2D: globalPool2d('reduce_mean'),
   GlobalMaxPooling2D: globalPool2d('reduce_max'),
   GlobalAveragePooling1D: globalPool1d('reduce_mean'),
