@@ -2,7 +2,7 @@
  * Recurrent layers against TF.js itself (prediction, loss, tf.grads of every weight): LSTM, GRU
  * and SimpleRNN with TF.js's default hardSigmoid gates and with sigmoid, returnSequences,
  * goBackwards (outputs in processing order, as TF.js), returnState, no bias; the Bidirectional and
- * TimeDistributed wrappers.
+ * TimeDistributed wrappers; the generic RNN layer over one cell and over stacked cells.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { tensor } from '@pockengine/core';
@@ -43,6 +43,30 @@ describe('recurrent layers: parity with TF.js', () => {
     const model = tfl.model({ inputs: inp, outputs: out });
     randomizeWeights(model, 211, 0.6);
     await checkParity({ model, inputs: { rs_x: randomInput([batch, seq, 3], 212) }, labels: randomLabels(batch, classes, 213) });
+  });
+
+  it('RNN(LSTMCell) sequences -> RNN([GRUCell, SimpleRNNCell]) backwards with returnState, from model.json too', async () => {
+    const [batch, seq, classes] = [2, 5, 3];
+    const inp = tfl.input({ shape: [seq, 3], name: 'gr_x' });
+    let x = L.rnn({ cell: L.lstmCell({ ...init, units: 4, recurrentActivation: 'sigmoid' }), returnSequences: true, name: 'gr_lstm' }).apply(inp) as ST;
+    const cells = [L.gruCell({ ...init, units: 3 }), L.simpleRNNCell({ ...init, units: 2, activation: 'relu' })];
+    const [y, h1, h2] = L.rnn({ cell: cells, goBackwards: true, returnState: true, name: 'gr_stack' }).apply(x) as ST[];
+    x = L.concatenate({ name: 'gr_cat' }).apply([y!, h1!, h2!]) as ST;
+    const out = L.dense({ units: classes, activation: 'softmax', name: 'gr_head' }).apply(x) as ST;
+    const model = tfl.model({ inputs: inp, outputs: out });
+    randomizeWeights(model, 231, 0.6);
+    await checkParity({ model, inputs: { gr_x: randomInput([batch, seq, 3], 232) }, labels: randomLabels(batch, classes, 233) });
+  });
+
+  it('RNN(LSTMCell) backwards sequences and stacked cells returning sequences', async () => {
+    const [batch, seq, classes] = [2, 4, 3];
+    const inp = tfl.input({ shape: [seq, 2], name: 'gs_x' });
+    let x = L.rnn({ cell: L.lstmCell({ ...init, units: 3 }), returnSequences: true, goBackwards: true, name: 'gs_lstm' }).apply(inp) as ST;
+    x = L.rnn({ cell: [L.simpleRNNCell({ ...init, units: 3 }), L.lstmCell({ ...init, units: 2 })], returnSequences: true, name: 'gs_stack' }).apply(x) as ST;
+    const out = L.dense({ units: classes, activation: 'softmax', name: 'gs_head' }).apply(L.flatten({ name: 'gs_flat' }).apply(x) as ST) as ST;
+    const model = tfl.model({ inputs: inp, outputs: out });
+    randomizeWeights(model, 241, 0.6);
+    await checkParity({ model, inputs: { gs_x: randomInput([batch, seq, 2], 242) }, labels: randomLabels(batch, classes, 243) });
   });
 
   it('Bidirectional: LSTM sequences (concat) -> GRU last state (sum) -> SimpleRNN (ave), all from model.json too', async () => {

@@ -80,10 +80,11 @@ export class LayerContext extends HandlerContext<LayersImportState> {
   /**
    * Weight `role` of the layer this one wraps under the name segment starting with `prefix`
    * (Bidirectional's 'forward_' / 'backward_' layers: `bi/forward_lstm/kernel`, or Python Keras'
-   * `bidirectional/forward_lstm/lstm_cell/kernel`).
+   * `bidirectional/forward_lstm/lstm_cell/kernel`). exact: the segment is `prefix` itself (a stacked
+   * RNN's `rnn/RNNCell_1/kernel`, not `RNNCell_10`).
    */
-  wrappedWeight(prefix: string, role: string): ValueId {
-    const names = this.state.weightNamesOf(this.spec).filter((n) => n.split('/').slice(0, -1).some((seg) => seg.startsWith(prefix)));
+  wrappedWeight(prefix: string, role: string, exact = false): ValueId {
+    const names = this.state.weightNamesOf(this.spec).filter((n) => n.split('/').slice(0, -1).some((seg) => (exact ? seg === prefix : seg.startsWith(prefix))));
     return this.state.weight({ ...this.spec, weightNames: names }, role, 'param', this.where) ?? this.fail(`weight '${this.name}/${prefix}.../${role}' is missing from the weights`, 'import');
   }
 

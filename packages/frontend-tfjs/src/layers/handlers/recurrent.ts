@@ -8,7 +8,8 @@
  * re-reverses the backward sequence and merges by concat / sum / ave / mul, or returns both.
  *
  * dropout / recurrentDropout are identity, as for the Dropout layers (TF.js applies them only in
- * training). Not supported: stateful layers, initial states passed as layer inputs, masking.
+ * training). The generic RNN layer runs SimpleRNNCell / GRUCell / LSTMCell cells, stacked or not.
+ * Not supported: stateful layers, initial states passed as layer inputs, masking.
  */
 import { unrollRecurrent, type RecurrentKind, type ValueId } from '@pockengine/core';
 import { activation } from '../../activations.js';
@@ -107,7 +108,52 @@ function Bidirectional(ctx: LayerContext): Act[] {
   return [...outs, ...fwd.slice(1), ...bwd.slice(1)].map((v) => act(v));
 }
 
+const CELL_KINDS: Record<string, RecurrentKind> = { SimpleRNNCell: 'rnn', GRUCell: 'gru', LSTMCell: 'lstm' };
+type Spec = { className?: string; class_name?: string; config?: Record<string, unknown> };
+
+/**
+ * The generic RNN layer over a SimpleRNNCell, GRUCell or LSTMCell, or a StackedRNNCells of them
+ * (`tf.layers.rnn({ cell: [..] })`; weights under `RNNCell_<i>/`). Stacked cells step together in
+ * TF.js; cell i + 1 reads cell i's output at the same step, which is running them one after the
+ * other over whole sequences. goBackwards reverses the input once, for the whole stack.
+ * returnState: the final states of every cell, last cell first as TF.js flattens them ([h] or
+ * [h, c] each).
+ */
+function RNN(ctx: LayerContext): Act[] {
+  const b = ctx.b;
+  if (ctx.inputs.length > 1) ctx.unsupported('initial states given as layer inputs are not supported');
+  const top = ctx.cfg<Spec | Spec[] | null>('cell', null) ?? ctx.cfg<Spec[] | null>('cells', null);
+  const nameOf = (c: Spec) => c.className ?? c.class_name ?? '?';
+  const single = top && !Array.isArray(top) && nameOf(top) !== 'StackedRNNCells';
+  const cells: Spec[] = !top ? [] : Array.isArray(top) ? top : single ? [top] : ((top.config?.cells as Spec[] | undefined) ?? []);
+  if (!cells.length) return ctx.unsupported('has no cell in its config');
+  const bad = cells.map(nameOf).filter((n) => !CELL_KINDS[n]);
+  if (bad.length) return ctx.unsupported(`cells ${bad.map((n) => `'${n}'`).join(', ')} are not supported (SimpleRNNCell, GRUCell, LSTMCell)`);
+  const backwards = ctx.cfg('goBackwards', false);
+  const sequences = ctx.cfg('returnSequences', false);
+  let x = nhwc(b, ctx.input());
+  if (backwards) x = reverseTime(ctx, x);
+  const states: ValueId[] = [];
+  cells.forEach((spec, i) => {
+    const config = spec.config ?? {};
+    const last = i === cells.length - 1;
+    const own: Record<string, unknown> = { returnSequences: !last || sequences, returnState: true, goBackwards: false };
+    const cfg = <T>(key: string, def: T): T => {
+      if (key in own) return own[key] as T;
+      if (key === 'stateful') return ctx.cfg(key, def);
+      const v = config[key];
+      return v === undefined || v === null ? def : (v as T);
+    };
+    const weight = (role: string) => (single ? ctx.weight(role) : ctx.wrappedWeight(`RNNCell_${i}`, role, true));
+    const [y, ...st] = run(ctx, { kind: CELL_KINDS[nameOf(spec)]!, cfg, weight }, x);
+    x = y!;
+    states.unshift(...st);
+  });
+  return [x, ...(ctx.cfg('returnState', false) ? states : [])].map((v) => act(v));
+}
+
 export const recurrentHandlers: LayerHandlerTable = {
+  RNN,
   SimpleRNN: recurrent('rnn'),
   GRU: recurrent('gru'),
   LSTM: recurrent('lstm'),
