@@ -130,3 +130,54 @@ export function opsGraph(strided = true): { modelJson: TfjsModelJson; weightData
   g.node('Identity', 'Identity', [out]);
   return g.build({ logp: 'Identity:0' });
 }
+
+/**
+ * Splitting, tiling, selection and the remaining elementwise ops on [N, 4, 6]: Split, SplitV (a -1
+ * size), Unpack, Tile, BroadcastTo, ZerosLike / OnesLike, Greater / GreaterEqual / Less /
+ * LessEqual / Equal / NotEqual, LogicalAnd / LogicalOr / LogicalNot, Select and SelectV2,
+ * ClipByValue, Prelu, Sign, Sin, Cos, Log1p, Expm1, StopGradient (on the input only: TF.js runs it
+ * as the identity, gradient included, where TF stops the gradient), Snapshot.
+ */
+export function splitSelectGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const i32 = { Tidx: attr.type('DT_INT32') };
+  const x0 = g.placeholder('x', [-1, 4, 6]);
+  const x = g.node('x/snap', 'Snapshot', [g.node('x/stop', 'StopGradient', [x0])]);
+  const rs = (name: string, input: string, shape: number[]) => g.node(name, 'Reshape', [input, g.int(`${name}/shape`, shape)], { Tshape: attr.type('DT_INT32') });
+  const h = rs('h', g.node('h/mm', 'MatMul', [rs('h/in', x, [-1, 6]), g.weight('h/w', [6, 6], values(36, 51, 0.5))], { transpose_a: attr.b(false), transpose_b: attr.b(false) }), [-1, 4, 6]);
+  g.node('sp', 'Split', [g.int('sp/axis', [2], []), h], { num_split: attr.i(2) }); // 2 x [N, 4, 3]
+  g.node('sv', 'SplitV', [h, g.int('sv/sizes', [1, -1, 2]), g.int('sv/axis', [-1], [])], { num_split: attr.i(3), Tlen: attr.type('DT_INT32') }); // [N,4,1] [N,4,3] [N,4,2]
+  g.node('un', 'Unpack', [h], { num: attr.i(4), axis: attr.i(1) }); // 4 x [N, 6]
+  const [a, b] = ['sp:0', 'sp:1'];
+  const [c, d, e] = ['sv:0', 'sv:1', 'sv:2'];
+  const zero = g.weight('zero', [], [0]);
+  const lo = g.weight('lo', [], [-0.3]);
+  const hi = g.weight('hi', [], [0.5]);
+  // conditions on the input only (TF.js has no gradient for the logical ops): SelectV2 on a
+  // broadcast condition, Select on a same-shape one
+  g.node('spx', 'Split', [g.int('spx/axis', [2], []), x], { num_split: attr.i(2) });
+  const [xa, xb] = ['spx:0', 'spx:1'];
+  const cond = g.node('cond', 'LogicalOr', [g.node('gt', 'Greater', [xb, xa]), g.node('eq', 'Equal', [xa, zero])], { T: attr.type('DT_BOOL') });
+  const sel2 = g.node('sel2', 'SelectV2', [cond, a, g.node('sel2/f', 'Mul', [d, g.weight('sel/w', [3], values(3, 52))])]);
+  const cond1 = g.node('cond1', 'LogicalAnd', [g.node('ge', 'GreaterEqual', [xa, zero]), g.node('ne', 'NotEqual', [xb, zero])], { T: attr.type('DT_BOOL') });
+  const cond2 = g.node('cond2', 'LogicalNot', [g.node('band', 'LogicalAnd', [g.node('le', 'LessEqual', [xa, hi]), g.node('lt', 'Less', [lo, xb])], { T: attr.type('DT_BOOL') })], { T: attr.type('DT_BOOL') });
+  const sel1 = g.node('sel1', 'Select', [g.node('cond12', 'LogicalAnd', [cond1, cond2], { T: attr.type('DT_BOOL') }), b, d]);
+  const clip = g.node('clip', 'ClipByValue', [sel2, lo, hi]);
+  const t = g.node('tile', 'Tile', [a, g.int('tile/m', [1, 1, 2])], { Tmultiples: attr.type('DT_INT32') }); // [N, 4, 6]
+  const pr = g.node('prelu', 'Prelu', [t, g.weight('prelu/alpha', [6], values(6, 53))]);
+  const u = g.node('u', 'AddV2', [g.node('u/m', 'Mul', ['un:0', 'un:3']), g.node('u/s', 'Sub', ['un:1', 'un:2'])]); // [N, 6]
+  const ut = g.node('u/tile', 'Tile', [g.node('u/r', 'Reshape', [u, g.int('u/shape', [-1, 1, 6])], { Tshape: attr.type('DT_INT32') }), g.int('u/reps', [1, 4, 1])], { Tmultiples: attr.type('DT_INT32') });
+  const l1 = g.node('log1p', 'Log1p', [g.node('abs', 'Abs', [a])]);
+  const em = g.node('expm1', 'Expm1', [g.node('half', 'Mul', [b, hi])]);
+  const sc = g.node('sincos', 'AddV2', [g.node('sin', 'Sin', [c]), g.node('cos', 'Cos', [e])]); // [N, 4, 2]
+  const sg = g.node('sign', 'Mul', [g.node('sgn', 'Sign', [d]), d]);
+  const bt = g.node('bt', 'BroadcastTo', [g.weight('bt/w', [1, 3], values(3, 54)), g.int('bt/shape', [4, 3])], { Tidx: attr.type('DT_INT32') }); // [4, 3]
+  const ones = g.node('ones', 'AddV2', [g.node('zl', 'ZerosLike', [sel1]), g.node('ol', 'OnesLike', [sel1])]);
+  const p3 = g.node('p3', 'AddV2', [g.node('p3/a', 'Mul', [sel1, ones]), g.node('p3/b', 'AddV2', [clip, bt])]);
+    const cat = g.node('cat', 'ConcatV2', [pr, ut, l1, em, sc, sg, p3, g.int('cat/axis', [-1], [])], { N: attr.i(7), ...i32 }); // [N, 4, 26]
+  const flat = g.node('flat', 'Reshape', [cat, g.int('flat/shape', [-1, 104])], { Tshape: attr.type('DT_INT32') });
+  const logits = g.node('fc', 'MatMul', [flat, g.weight('fc/w', [104, 5], values(520, 55, 0.2))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  const out = g.node('logsm', 'LogSoftmax', [logits]);
+  g.node('Identity', 'Identity', [out]);
+  return g.build({ logp: 'Identity:0' });
+}

@@ -4,13 +4,14 @@
  * FusedBatchNormV3, MaxPool, AddV2, Pad, AvgPool, Mean, a converted-Flatten shape chain
  * (Shape / StridedSlice / Pack / Reshape), MatMul, ConcatV2, _FusedMatMul and Softmax.
  * Reference gradients come from tf.grads through GraphModel.execute with the weight map's
- * tensors replaced by the differentiated ones.
+ * tensors replaced by the differentiated ones. splitSelectGraph: Split / SplitV / Unpack / Tile /
+ * BroadcastTo, comparisons and Select, ClipByValue, Prelu and more elementwise ops.
  */
 import * as tfc from '@tensorflow/tfjs-converter';
 import type { Tensor } from '@pockengine/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importGraphModel, importTfjsModel, type TfjsModelJson } from '../src/index.js';
-import { cnnGraph, opsGraph } from './graph-fixtures.js';
+import { cnnGraph, opsGraph, splitSelectGraph } from './graph-fixtures.js';
 import { expectClose, forward, lossAndGrads, randomInput, randomLabels, softmaxRows, tf, toTf, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
@@ -86,5 +87,22 @@ describe('GraphModel parity with tfjs-converter', () => {
     const ref = referenceGrads(gm, x, labels, r.trainable, 5, true);
     expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
     for (const name of r.trainable) expectClose(ours.grads.get(name)!.data as Float32Array, ref.grads.get(name)!, `gradient of '${name}'`);
+  });
+
+  it('Split, SplitV, Unpack, Tile, BroadcastTo, comparisons, Select(V2), ClipByValue, Prelu, Log1p, Expm1, Sin, Cos, Sign: prediction, loss, gradients', async () => {
+    const { modelJson, weightData } = splitSelectGraph();
+    const gm = await loadReference(modelJson, weightData);
+    const x = randomInput([3, 4, 6], 95);
+    const labels = randomLabels(3, 5, 96);
+    const r = importGraphModel(modelJson, weightData, { batchSize: 3 });
+    const { out } = await forward(r.graph, { x });
+    expectClose(out.logp!.data as Float32Array, (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync(), 'prediction');
+    // TF.js reads ClipByValue's bounds as numbers (no gradient for them); the comparison constant has none either
+    const names = ['bt/w', 'fc/w', 'h/w', 'prelu/alpha', 'sel/w'];
+    expect(r.trainable).toEqual(expect.arrayContaining(names));
+    const ours = await lossAndGrads(r.graph, { x }, labels, names);
+    const ref = referenceGrads(gm, x, labels, names, 5, true);
+    expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
+    for (const name of names) expectClose(ours.grads.get(name)!.data as Float32Array, ref.grads.get(name)!, `gradient of '${name}'`);
   });
 });

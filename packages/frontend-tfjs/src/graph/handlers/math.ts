@@ -119,6 +119,36 @@ function Prod(ctx: OpContext): Sym[] {
 
 const square = (b: GraphBuilder, x: ValueId): ValueId => b.mul(x, x);
 
+/** A core comparison / logical op on broadcast operands (bool result, no gradient). */
+const cmp = (op: 'greater' | 'greater_equal' | 'less' | 'less_equal' | 'equal' | 'logical_and' | 'logical_or') => binary((b, x, y) => b.op1(op, [x, y], {}));
+
+/** Select / SelectV2(cond, a, b): SelectV2 broadcasts all three; Select's rank-1 cond picks rows. */
+function Select(ctx: OpContext): Sym[] {
+  const b = ctx.b;
+  let cond = ctx.value(0);
+  const a = ctx.value(1);
+  const r = b.rank(nhwc(b, a));
+  const cr = b.rank(nhwc(b, cond));
+  if (ctx.node.op === 'Select' && cr === 1 && r > 1) cond = act(b.reshape(nhwc(b, cond), [b.shape(nhwc(b, cond))[0]!, ...new Array<number>(r - 1).fill(1)]));
+  const { vals, nchw } = aligned(b, [cond, a, ctx.value(2)]);
+  return [act(b.where(b.cast(vals[0]!, 'bool'), vals[1]!, vals[2]!), nchw)];
+}
+
+/** ClipByValue(x, lo, hi) = min(max(x, lo), hi). */
+function ClipByValue(ctx: OpContext): Sym[] {
+  const b = ctx.b;
+  const { vals, nchw } = aligned(b, [ctx.value(0), ctx.value(1), ctx.value(2)]);
+  return [act(b.op1('minimum', [b.op1('maximum', [vals[0]!, vals[1]!], {}), vals[2]!], {}), nchw)];
+}
+
+/** Prelu(x, alpha) = x where x > 0, alpha * x elsewhere. */
+function Prelu(ctx: OpContext): Sym[] {
+  const b = ctx.b;
+  const { vals, nchw } = aligned(b, [ctx.value(0), ctx.value(1)]);
+  const pos = b.op1('greater', [vals[0]!, b.scalarLike(0, vals[0]!)], {});
+  return [act(b.where(pos, vals[0]!, b.mul(vals[1]!, vals[0]!)), nchw)];
+}
+
 export const mathHandlers: OpHandlerTable = {
   Add: binary((b, x, y) => b.add(x, y), (x, y) => x + y),
   AddV2: binary((b, x, y) => b.add(x, y), (x, y) => x + y),
@@ -160,4 +190,23 @@ export const mathHandlers: OpHandlerTable = {
   Max: reduce('reduce_max', 'max'),
   Min: reduce('min', 'min'),
   Prod,
+  Greater: cmp('greater'),
+  GreaterEqual: cmp('greater_equal'),
+  Less: cmp('less'),
+  LessEqual: cmp('less_equal'),
+  Equal: cmp('equal'),
+  NotEqual: binary((b, x, y) => b.op1('logical_not', [b.op1('equal', [x, y], {})], {})),
+  LogicalAnd: cmp('logical_and'),
+  LogicalOr: cmp('logical_or'),
+  LogicalNot: unary((b, x) => b.op1('logical_not', [x], {})),
+  Select,
+  SelectV2: Select,
+  ClipByValue,
+  Prelu,
+  Sign: unary((b, x) => b.op1('sign', [x], {})),
+  Sin: unary((b, x) => b.op1('sin', [x], {})),
+  Cos: unary((b, x) => b.op1('cos', [x], {})),
+  Log1p: unary((b, x) => b.op1('log', [b.add(x, b.scalarLike(1, x))], {})),
+  Expm1: unary((b, x) => b.sub(b.op1('exp', [x], {}), b.scalarLike(1, x))),
+  StopGradient: unary((b, x) => b.op1('stop_gradient', [x], {})),
 };

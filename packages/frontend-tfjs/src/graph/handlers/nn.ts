@@ -72,5 +72,6 @@ export const nnHandlers: OpHandlerTable = {
   MaxPool: pool('max'),
   AvgPool: pool('avg'),
   FusedBatchNorm,
+  FusedBatchNormV2: FusedBatchNorm,
   FusedBatchNormV3: FusedBatchNorm,
 };

@@ -159,6 +159,79 @@ function Pad(ctx: OpContext): Sym[] {
   return [act(b.op1('pad', [x.v], { pads: [...begins, ...ends], value }), x.nchw)];
 }
 
+/** Split(axis, x) into num_split equal parts; SplitV(x, size_splits, axis) with one -1 size allowed. */
+function splitInto(ctx: OpContext, xi: number, axis0: number, sizes0: readonly number[] | null): Sym[] {
+  const b = ctx.b;
+  const x = nhwc(b, ctx.value(xi));
+  const shape = b.shape(x);
+  const axis = axis0 < 0 ? axis0 + shape.length : axis0;
+  const d = shape[axis]!;
+  let sizes: number[];
+  if (sizes0 === null) {
+    const n = ctx.attrs.int('num_split', 1);
+    if (d % n !== 0) ctx.fail(`cannot split an axis of ${d} into ${n} equal parts`, 'shape');
+    sizes = new Array<number>(n).fill(d / n);
+  } else {
+    const known = sizes0.filter((v) => v !== -1).reduce((a, v) => a + v, 0);
+    sizes = sizes0.map((v) => (v === -1 ? d - known : v));
+  }
+  if (sizes.reduce((a, v) => a + v, 0) !== d || sizes.some((v) => v < 0)) ctx.fail(`split sizes [${sizes}] do not add up to the axis size ${d}`, 'shape');
+  if (sizes.length === 1) return [act(x)];
+  return b.op('split', [x], { axis, sizes }).map((v) => act(v));
+}
+
+const Split = (ctx: OpContext): Sym[] => splitInto(ctx, 1, ctx.ints(0, 'axis')[0]!, null);
+const SplitV = (ctx: OpContext): Sym[] => splitInto(ctx, 0, ctx.ints(2, 'axis')[0]!, ctx.ints(1, 'size_splits'));
+
+/** Unpack (tf.unstack): num slices of `axis`, the axis removed. */
+function Unpack(ctx: OpContext): Sym[] {
+  const b = ctx.b;
+  const x = nhwc(b, ctx.value(0));
+  const shape = b.shape(x);
+  let axis = ctx.attrs.int('axis', 0);
+  if (axis < 0) axis += shape.length;
+  const n = shape[axis]!;
+  const out = shape.filter((_, i) => i !== axis);
+  const parts = n === 1 ? [x] : b.op('split', [x], { axis, sizes: new Array<number>(n).fill(1) });
+  return parts.map((v) => act(b.reshape(v, out)));
+}
+
+/** Tile(x, multiples): each axis repeated (a broadcast over an inserted axis in front of it). */
+function Tile(ctx: OpContext): Sym[] {
+  const b = ctx.b;
+  const x = nhwc(b, ctx.value(0));
+  const shape = b.shape(x);
+  const reps = ctx.ints(1, 'multiples');
+  if (reps.length !== shape.length) ctx.fail(`multiples [${reps}] do not match the input rank ${shape.length}`, 'shape');
+  if (reps.every((r) => r === 1)) return [act(x)];
+  const inter = shape.flatMap((d) => [1, d]);
+  const full = shape.flatMap((d, i) => [reps[i]!, d]);
+  return [act(b.reshape(b.expand(b.reshape(x, inter), full), shape.map((d, i) => d * reps[i]!)))];
+}
+
+/** BroadcastTo(x, shape) (numpy broadcasting). */
+function BroadcastTo(ctx: OpContext): Sym[] {
+  const b = ctx.b;
+  const x = nhwc(b, ctx.value(0));
+  const target = ctx.ints(1, 'shape');
+  const s = b.shape(x);
+  const padded = [...new Array<number>(Math.max(0, target.length - s.length)).fill(1), ...s];
+  const bad = padded.some((d, i) => d !== 1 && d !== target[i]);
+  if (bad || s.length > target.length) ctx.fail(`cannot broadcast [${s}] to [${target}]`, 'shape');
+  return [act(b.expand(b.reshape(x, padded), target))];
+}
+
+/** ZerosLike / OnesLike: a constant of the input's shape and dtype. */
+function filledLike(v: number) {
+  return (ctx: OpContext): Sym[] => {
+    const s = ctx.sym(0);
+    const shape = shapeOfSym(ctx, s);
+    const dtype = isConst(s) ? s.dtype : ctx.b.dtype(nhwc(ctx.b, ctx.value(0)));
+    if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool') return ctx.unsupported(`${ctx.node.op} of a ${dtype} tensor is not supported`);
+    return [hostConst(dtype, shape, new Array<number>(size(shape)).fill(v))];
+  };
+}
+
 function Fill(ctx: OpContext): Sym[] {
   const dims = ctx.ints(0, 'dims');
   const v = ctx.const(1, 'value');
@@ -191,4 +264,14 @@ export const shapeHandlers: OpHandlerTable = {
   PadV2: Pad,
   Fill,
   Range,
+  Split,
+  SplitV,
+  Unpack,
+  Tile,
+  BroadcastTo,
+  ZerosLike: filledLike(0),
+  OnesLike: filledLike(1),
+  // value-preserving markers of the TF runtime
+  Snapshot: (ctx) => [ctx.sym(0)],
+  EnsureShape: (ctx) => [ctx.sym(0)],
 };
