@@ -125,19 +125,25 @@ export function convHwio(b: GraphBuilder, x: Act, kernel: ValueId, bias: ValueId
  * (+ bias [F]); result NCHW [N, F, OH, OW]. It is the input gradient of the conv2d that maps
  * [N, F, OH, OW] to x with that kernel read as HWIO (I = F, O = C), so it lowers to
  * conv2d_grad_input with that conv's TF padding; OH = H * stride (+ max(k - stride, 0) for 'valid'),
- * as tfjs-layers' deconvLength.
+ * as tfjs-layers' deconvLength, unless outSize gives it (TF's Conv2DBackpropInput input_sizes).
  */
-export function convTransposeHwoi(b: GraphBuilder, x: Act, kernel: ValueId, bias: ValueId | null, spec: ConvSpec, where: ErrorLocation = {}): Act {
+export function convTransposeHwoi(b: GraphBuilder, x: Act, kernel: ValueId, bias: ValueId | null, spec: ConvSpec, where: ErrorLocation = {}, outSize?: readonly [number, number]): Act {
   const xv = nchw(b, x, where);
   const k = b.shape(kernel);
   if (k.length !== 4) throw new PockError('shape', `transposed conv kernel must be [kh, kw, filters, in_channels], got [${k}]`, where);
   const [kh, kw, f, c] = k as [number, number, number, number];
   const [n, cx, h, w] = b.shape(xv) as [number, number, number, number];
   if (cx !== c) throw new PockError('shape', `kernel [${k}] expects ${c} input channels, the input has ${cx}`, where);
-  if (typeof spec.padding !== 'string') throw new PockError('attr', 'explicit padding is not supported for a transposed conv', where);
   const padding = spec.padding;
-  const out = [h, w].map((d, i) => d * spec.strides[i]! + (padding === 'valid' ? Math.max([kh, kw][i]! - spec.strides[i]!, 0) : 0));
-  const pads = tfPads2d(padding, out, [kh, kw], spec.strides, spec.dilations);
+  if (typeof padding !== 'string' && !outSize) throw new PockError('attr', 'explicit padding is not supported for a transposed conv', where);
+  const out = outSize
+    ? [...outSize]
+    : [h, w].map((d, i) => d * spec.strides[i]! + (padding === 'valid' ? Math.max([kh, kw][i]! - spec.strides[i]!, 0) : 0));
+  const pads = typeof padding === 'string' ? tfPads2d(padding, out, [kh, kw], spec.strides, spec.dilations) : [...padding];
+  // the adjoint conv must map the output back onto exactly x's size
+  const eff = [kh, kw].map((k, i) => (k - 1) * spec.dilations[i]! + 1);
+  const back = [0, 1].map((i) => Math.floor((out[i]! + pads[i]! + pads[i + 2]! - eff[i]!) / spec.strides[i]!) + 1);
+  if (back[0] !== h || back[1] !== w) throw new PockError('shape', `a ${out[0]}x${out[1]} output does not convolve back to the ${h}x${w} input with this kernel, stride and padding`, where);
   const wt = b.transpose(kernel, [3, 2, 0, 1]); // [C, F, kh, kw]: conv2d's [M, C/groups, kh, kw] of the adjoint conv
   let y = b.op1('conv2d_grad_input', [xv, wt], { strides: [...spec.strides], pads, dilations: [...spec.dilations], groups: 1, inputShape: [n, f, out[0]!, out[1]!] });
   if (bias !== null) y = b.add(y, b.reshape(bias, [f, 1, 1]));

@@ -181,3 +181,20 @@ export function splitSelectGraph(): { modelJson: TfjsModelJson; weightData: Arra
   g.node('Identity', 'Identity', [out]);
   return g.build({ logp: 'Identity:0' });
 }
+
+/**
+ * Conv2DBackpropInput (tf.conv2dTranspose in a converted graph) twice: SAME with stride 2, then
+ * VALID with stride 2 onto an output size one larger than the stride alone gives (13 x 17 from 6 x 8).
+ */
+export function transposedConvGraph(batch: number): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const nhwc = { data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]), strides: attr.ints([1, 2, 2, 1]) };
+  const x = g.placeholder('x', [-1, 3, 4, 2]);
+  const up1 = g.node('up1', 'Conv2DBackpropInput', [g.int('up1/sizes', [batch, 6, 8, 4]), g.weight('up1/w', [3, 3, 4, 2], values(72, 61, 0.5)), x], { ...nhwc, padding: attr.s('SAME') });
+  const r = g.node('relu', 'Relu', [g.node('up1/b', 'BiasAdd', [up1, g.weight('up1/bias', [4], values(4, 62))], { data_format: attr.s('NHWC') })]);
+  const up2 = g.node('up2', 'Conv2DBackpropInput', [g.int('up2/sizes', [batch, 13, 17, 3]), g.weight('up2/w', [2, 3, 3, 4], values(72, 63, 0.5)), r], { ...nhwc, padding: attr.s('VALID') });
+  const m = g.node('mean', 'Mean', [g.node('tanh', 'Tanh', [up2]), g.int('mean/axes', [1, 2])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') }); // [N, 3]
+  const logits = g.node('fc', 'MatMul', [m, g.weight('fc/w', [3, 5], values(15, 64, 0.8))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
+  return g.build({ logp: 'Identity:0' });
+}

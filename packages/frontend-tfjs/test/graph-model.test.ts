@@ -5,13 +5,14 @@
  * (Shape / StridedSlice / Pack / Reshape), MatMul, ConcatV2, _FusedMatMul and Softmax.
  * Reference gradients come from tf.grads through GraphModel.execute with the weight map's
  * tensors replaced by the differentiated ones. splitSelectGraph: Split / SplitV / Unpack / Tile /
- * BroadcastTo, comparisons and Select, ClipByValue, Prelu and more elementwise ops.
+ * BroadcastTo, comparisons and Select, ClipByValue, Prelu and more elementwise ops;
+ * transposedConvGraph: Conv2DBackpropInput.
  */
 import * as tfc from '@tensorflow/tfjs-converter';
 import type { Tensor } from '@pockengine/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importGraphModel, importTfjsModel, type TfjsModelJson } from '../src/index.js';
-import { cnnGraph, opsGraph, splitSelectGraph } from './graph-fixtures.js';
+import { cnnGraph, opsGraph, splitSelectGraph, transposedConvGraph } from './graph-fixtures.js';
 import { expectClose, forward, lossAndGrads, randomInput, randomLabels, softmaxRows, tf, toTf, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
@@ -104,5 +105,20 @@ describe('GraphModel parity with tfjs-converter', () => {
     const ref = referenceGrads(gm, x, labels, names, 5, true);
     expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
     for (const name of names) expectClose(ours.grads.get(name)!.data as Float32Array, ref.grads.get(name)!, `gradient of '${name}'`);
+  });
+
+  it('Conv2DBackpropInput (SAME and VALID, stride 2, output size as given): prediction, loss, gradients', async () => {
+    const { modelJson, weightData } = transposedConvGraph(2);
+    const gm = await loadReference(modelJson, weightData);
+    const x = randomInput([2, 3, 4, 2], 97);
+    const labels = randomLabels(2, 5, 98);
+    const r = importGraphModel(modelJson, weightData, { batchSize: 2 });
+    const { out } = await forward(r.graph, { x });
+    expectClose(out.logp!.data as Float32Array, (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync(), 'prediction');
+    expect([...r.trainable].sort()).toEqual(['fc/w', 'up1/bias', 'up1/w', 'up2/w']);
+    const ours = await lossAndGrads(r.graph, { x }, labels, r.trainable);
+    const ref = referenceGrads(gm, x, labels, r.trainable, 5, true);
+    expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
+    for (const name of r.trainable) expectClose(ours.grads.get(name)!.data as Float32Array, ref.grads.get(name)!, `gradient of '${name}'`);
   });
 });

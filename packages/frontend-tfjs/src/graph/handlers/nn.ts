@@ -3,7 +3,7 @@
  * Filters stay params in TF layout (HWIO, depthwise [kh, kw, C, M]) under their Const names.
  */
 import type { ValueId } from '@pockengine/core';
-import { act, convDepthwise, convHwio, nchw, nhwc, pool2d, type Act, type ConvSpec } from '../../layout.js';
+import { act, convDepthwise, convHwio, convTransposeHwoi, nchw, nhwc, pool2d, type Act, type ConvSpec } from '../../layout.js';
 import type { OpContext, Sym } from '../context.js';
 import { fusedEpilogue } from './math.js';
 import type { OpHandlerTable } from './types.js';
@@ -30,6 +30,20 @@ function conv(kind: 'full' | 'depthwise', fused: boolean) {
     const y = f(ctx.b, ctx.value(0), ctx.value(1, 'param').v, null, spec, ctx.where);
     return [fused ? fusedEpilogue(ctx, y, 2) : y];
   };
+}
+
+/**
+ * Conv2DBackpropInput(input_sizes, filter [kh, kw, C, F], out_backprop [N, H', W', F]) -> input_sizes:
+ * a transposed conv (tf.conv2dTranspose in a converted graph), the output size taken as given.
+ */
+function Conv2DBackpropInput(ctx: OpContext): Sym[] {
+  const spec = convSpec(ctx);
+  const sizes = ctx.ints(0, 'input_sizes');
+  if (sizes.length !== 4) ctx.fail(`input_sizes must be [N, H, W, C], got [${sizes}]`, 'shape');
+  const y = convTransposeHwoi(ctx.b, ctx.value(2), ctx.value(1, 'param').v, null, spec, ctx.where, [sizes[1]!, sizes[2]!]);
+  const c = ctx.b.shape(y.v)[1]!;
+  if (sizes[3] !== c) ctx.fail(`input_sizes has ${sizes[3]} channels, the filter gives ${c}`, 'shape');
+  return [y];
 }
 
 function pool(kind: 'max' | 'avg') {
@@ -67,6 +81,7 @@ function FusedBatchNorm(ctx: OpContext): Sym[] {
 export const nnHandlers: OpHandlerTable = {
   Conv2D: conv('full', false),
   _FusedConv2D: conv('full', true),
+  Conv2DBackpropInput,
   DepthwiseConv2dNative: conv('depthwise', false),
   FusedDepthwiseConv2dNative: conv('depthwise', true),
   MaxPool: pool('max'),
