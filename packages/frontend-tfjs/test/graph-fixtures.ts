@@ -198,3 +198,30 @@ export function transposedConvGraph(batch: number): { modelJson: TfjsModelJson; 
   g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
   return g.build({ logp: 'Identity:0' });
 }
+
+/**
+ * ResizeBilinear and ResizeNearestNeighbor under each convention (legacy, align_corners,
+ * half_pixel_centers), up and down, each after a 1x1 conv so the gradient reaches a weight.
+ */
+export function resizeGraph(kind: 'ResizeBilinear' | 'ResizeNearestNeighbor'): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const x = g.placeholder('x', [-1, 5, 7, 2]);
+  const c = g.node('c', 'Conv2D', [x, g.weight('c/w', [1, 1, 2, 3], values(6, 71, 0.8))], {
+    data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]), strides: attr.ints([1, 1, 1, 1]), padding: attr.s('VALID'),
+  });
+  const modes: [string, boolean, boolean, number[]][] = [
+    ['legacy', false, false, [8, 4]],
+    ['ac', true, false, [9, 13]],
+    ['hp', false, true, [3, 10]],
+    ['hp2', false, true, [11, 7]],
+  ];
+  const pooled = modes.map(([name, ac, hp, size]) => {
+    const r = g.node(name, kind, [c, g.int(`${name}/size`, size)], { align_corners: attr.b(ac), half_pixel_centers: attr.b(hp) });
+    const sq = g.node(`${name}/sq`, 'Square', [r]);
+    return g.node(`${name}/mean`, 'Mean', [sq, g.int(`${name}/axes`, [1, 2])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') }); // [N, 3]
+  });
+  const cat = g.node('cat', 'ConcatV2', [...pooled, g.int('cat/axis', [1], [])], { N: attr.i(modes.length), Tidx: attr.type('DT_INT32') }); // [N, 12]
+  const logits = g.node('fc', 'MatMul', [cat, g.weight('fc/w', [12, 5], values(60, 72, 0.8))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
+  return g.build({ logp: 'Identity:0' });
+}

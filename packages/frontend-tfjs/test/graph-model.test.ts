@@ -6,13 +6,13 @@
  * Reference gradients come from tf.grads through GraphModel.execute with the weight map's
  * tensors replaced by the differentiated ones. splitSelectGraph: Split / SplitV / Unpack / Tile /
  * BroadcastTo, comparisons and Select, ClipByValue, Prelu and more elementwise ops;
- * transposedConvGraph: Conv2DBackpropInput.
+ * transposedConvGraph: Conv2DBackpropInput; resizeGraph: ResizeBilinear / ResizeNearestNeighbor.
  */
 import * as tfc from '@tensorflow/tfjs-converter';
 import type { Tensor } from '@pockengine/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importGraphModel, importTfjsModel, type TfjsModelJson } from '../src/index.js';
-import { cnnGraph, opsGraph, splitSelectGraph, transposedConvGraph } from './graph-fixtures.js';
+import { cnnGraph, opsGraph, resizeGraph, splitSelectGraph, transposedConvGraph } from './graph-fixtures.js';
 import { expectClose, forward, lossAndGrads, randomInput, randomLabels, softmaxRows, tf, toTf, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
@@ -121,4 +121,41 @@ describe('GraphModel parity with tfjs-converter', () => {
     expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
     for (const name of r.trainable) expectClose(ours.grads.get(name)!.data as Float32Array, ref.grads.get(name)!, `gradient of '${name}'`);
   });
+
+  for (const kind of ['ResizeBilinear', 'ResizeNearestNeighbor'] as const)
+    it(`${kind} (legacy, align_corners, half_pixel_centers; up and down): prediction, loss, gradients`, async () => {
+      const { modelJson, weightData } = resizeGraph(kind);
+      const gm = await loadReference(modelJson, weightData);
+      const x = randomInput([2, 5, 7, 2], 99);
+      const labels = randomLabels(2, 5, 100);
+      const r = importGraphModel(modelJson, weightData, { batchSize: 2 });
+      const { out } = await forward(r.graph, { x });
+      expectClose(out.logp!.data as Float32Array, (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync(), 'prediction');
+      const ours = await lossAndGrads(r.graph, { x }, labels, r.trainable);
+      // TF.js's gradients of both resize kernels are wrong (ResizeBilinear's swaps height and width
+      // of a non-square image; ResizeNearestNeighbor's gives NaN here): tf.grads for the weight after
+      // the resize, central differences of TF.js's forward for the conv kernel before it
+      const ref = referenceGrads(gm, x, labels, ['fc/w'], 5, true);
+      expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
+      expectClose(ours.grads.get('fc/w')!.data as Float32Array, ref.grads.get('fc/w')!, "gradient of 'fc/w'");
+      const wm = gm.weights as Record<string, tf.Tensor[]>;
+      const k0 = wm['c/w']![0]!;
+      const base = k0.dataSync().slice() as Float32Array;
+      const lossAt = (k: Float32Array) => {
+        wm['c/w'] = [tf.tensor(k, k0.shape)];
+        const p = gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor;
+        return -tf.mean(tf.sum(tf.mul(tf.oneHot(toTf(labels) as tf.Tensor1D, 5), p), -1)).dataSync()[0]!;
+      };
+      const h = 1e-2;
+      const fd = Float32Array.from(base, (_, i) => {
+        const up = base.slice();
+        const dn = base.slice();
+        up[i]! += h;
+        dn[i]! -= h;
+        return (lossAt(up) - lossAt(dn)) / (2 * h);
+      });
+      wm['c/w'] = [k0];
+      // smooth in the kernel (the sampling is fixed): O(h^2) truncation and float32 rounding stay below 1e-3
+      expectClose(ours.grads.get('c/w')!.data as Float32Array, fd, 'conv kernel gradient vs finite differences', 1e-3);
+    });
 });

@@ -5,12 +5,14 @@
  */
 import { mathHandlers } from './math.js';
 import { nnHandlers } from './nn.js';
+import { resizeHandlers } from './resize.js';
 import { shapeHandlers } from './shape.js';
 import type { OpHandler, OpHandlerTable } from './types.js';
 
 export const GRAPH_OP_HANDLERS: Readonly<OpHandlerTable> = {
   ...mathHandlers,
   ...nnHandlers,
+  ...resizeHandlers,
   ...shapeHandlers,
 };
 
