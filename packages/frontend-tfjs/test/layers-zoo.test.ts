@@ -150,4 +150,15 @@ describe('layer coverage', () => {
       // input layer's saved shape becomes the cropped one, so the real input shape is passed in
       await checkParity({ model, inputs: { cc_img: randomInput([2, h, w, 2], 142) }, labels: randomLabels(2, 3, 143), passInputShapes: true });
     });
+
+  it('UpSampling2D bilinear (resizeBilinear to [h * sh, w * sw]): prediction, loss, gradient of the weight after it', async () => {
+    const inp = tfl.input({ shape: [3, 5, 2], name: 'ub_img' });
+    let x = ap(L.upSampling2d({ size: [2, 3], interpolation: 'bilinear', name: 'ub_up' }), inp);
+    x = ap(L.conv2d({ filters: 3, kernelSize: 2, name: 'ub_conv' }), x);
+    x = ap(L.dense({ units: 3, name: 'ub_fc' }), ap(L.flatten({ name: 'ub_flat' }), x));
+    const model = tfl.model({ inputs: inp, outputs: x });
+    randomizeWeights(model, 151, 0.5);
+    // the resize sits on the input, so tf.grads of the weights never goes through TF.js's (wrong) resize gradient
+    await checkParity({ model, inputs: { ub_img: randomInput([2, 3, 5, 2], 152) }, labels: randomLabels(2, 3, 153) });
+  });
 });

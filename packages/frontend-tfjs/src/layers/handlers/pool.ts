@@ -2,7 +2,7 @@
  * Pooling, padding, cropping and upsampling layers (tfjs-layers src/layers/pooling.ts,
  * padding.ts, convolutional.ts Cropping2D / UpSampling2D). Spatial layers run NCHW.
  */
-import { act, nchw, nhwc, physicalAxis, pool2d, type Act } from '../../layout.js';
+import { act, nchw, nhwc, physicalAxis, pool2d, resizeNchw, type Act } from '../../layout.js';
 import { tensor } from '@pockengine/core';
 import type { LayerContext } from '../context.js';
 import type { LayerHandlerTable } from './types.js';
@@ -121,14 +121,20 @@ function Cropping2D(ctx: LayerContext): Act[] {
   return [act(y, true)];
 }
 
-/** Nearest-neighbour upsampling: each pixel repeated sh x sw times (reshape, broadcast, reshape). */
+/**
+ * UpSampling2D: 'nearest' repeats each pixel sh x sw times (reshape, broadcast, reshape);
+ * 'bilinear' is tf.image.resizeBilinear to [h * sh, w * sw] (no align_corners, no half-pixel
+ * centers), as tfjs-layers calls it.
+ */
 function UpSampling2D(ctx: LayerContext): Act[] {
   ctx.requireChannelsLast();
-  if (ctx.str('interpolation', 'nearest') !== 'nearest') ctx.unsupported(`interpolation '${ctx.cfg('interpolation', '')}' is not supported (only 'nearest')`);
+  const mode = ctx.str('interpolation', 'nearest');
+  if (mode !== 'nearest' && mode !== 'bilinear') ctx.unsupported(`interpolation '${mode}' is not supported (nearest, bilinear)`);
   const b = ctx.b;
   const [sh, sw] = ctx.ints('size', 2) as [number, number];
   const x = nchw(b, ctx.input(), ctx.where);
   const [n, c, h, w] = b.shape(x) as [number, number, number, number];
+  if (mode === 'bilinear') return [act(resizeNchw(b, x, 'bilinear', [h * sh, w * sw], false, false, ctx.name), true)];
   const rep = b.expand(b.reshape(x, [n, c, h, 1, w, 1]), [n, c, h, sh, w, sw]);
   return [act(b.reshape(rep, [n, c, h * sh, w * sw]), true)];
 }
