@@ -225,3 +225,20 @@ export function resizeGraph(kind: 'ResizeBilinear' | 'ResizeNearestNeighbor'): {
   g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
   return g.build({ logp: 'Identity:0' });
 }
+
+/** MirrorPad REFLECT on a conv output (held NCHW) and SYMMETRIC on a rank-3 tensor, edges included. */
+export function mirrorPadGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const x = g.placeholder('x', [-1, 4, 5, 2]);
+  const c = g.node('c', 'Conv2D', [x, g.weight('c/w', [2, 2, 2, 3], values(24, 81, 0.6))], {
+    data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]), strides: attr.ints([1, 1, 1, 1]), padding: attr.s('VALID'),
+  }); // [N, 3, 4, 3]
+  const pads = (name: string, v: number[], rank: number) => g.int(name, v, [rank, 2]);
+  const r = g.node('reflect', 'MirrorPad', [c, pads('reflect/p', [0, 0, 2, 1, 0, 3, 0, 0], 4)], { mode: attr.s('REFLECT'), Tpaddings: attr.type('DT_INT32') }); // [N, 6, 7, 3]
+  const m = g.node('m', 'Mean', [g.node('sq', 'Square', [r]), g.int('m/axes', [1])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') }); // [N, 7, 3]
+  const s = g.node('sym', 'MirrorPad', [m, pads('sym/p', [0, 0, 3, 7, 1, 0], 3)], { mode: attr.s('SYMMETRIC'), Tpaddings: attr.type('DT_INT32') }); // [N, 17, 4]
+  const flat = g.node('flat', 'Reshape', [s, g.int('flat/shape', [-1, 68])], { Tshape: attr.type('DT_INT32') });
+  const logits = g.node('fc', 'MatMul', [flat, g.weight('fc/w', [68, 5], values(340, 82, 0.3))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
+  return g.build({ logp: 'Identity:0' });
+}

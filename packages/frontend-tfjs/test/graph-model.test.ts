@@ -6,13 +6,14 @@
  * Reference gradients come from tf.grads through GraphModel.execute with the weight map's
  * tensors replaced by the differentiated ones. splitSelectGraph: Split / SplitV / Unpack / Tile /
  * BroadcastTo, comparisons and Select, ClipByValue, Prelu and more elementwise ops;
- * transposedConvGraph: Conv2DBackpropInput; resizeGraph: ResizeBilinear / ResizeNearestNeighbor.
+ * transposedConvGraph: Conv2DBackpropInput; resizeGraph: ResizeBilinear / ResizeNearestNeighbor;
+ * mirrorPadGraph: MirrorPad.
  */
 import * as tfc from '@tensorflow/tfjs-converter';
 import type { Tensor } from '@pockengine/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importGraphModel, importTfjsModel, type TfjsModelJson } from '../src/index.js';
-import { cnnGraph, opsGraph, resizeGraph, splitSelectGraph, transposedConvGraph } from './graph-fixtures.js';
+import { cnnGraph, mirrorPadGraph, opsGraph, resizeGraph, splitSelectGraph, transposedConvGraph } from './graph-fixtures.js';
 import { expectClose, forward, lossAndGrads, randomInput, randomLabels, softmaxRows, tf, toTf, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
@@ -35,6 +36,32 @@ function referenceGrads(gm: tfc.GraphModel, x: Tensor, labels: Tensor, names: st
   const { value, grads } = tf.valueAndGrads(f)(originals);
   names.forEach((n, i) => (wm[n] = [originals[i]!]));
   return { loss: value.dataSync()[0]!, grads: new Map(names.map((n, i) => [n, grads[i]!.dataSync() as Float32Array])) };
+}
+
+/**
+ * Central differences (h = 1e-2) of -mean log p[label] computed by GraphModel.execute, with respect
+ * to weight `name`: the reference where TF.js's own gradient of an op is wrong.
+ */
+function finiteDifferenceGrad(gm: tfc.GraphModel, x: Tensor, labels: Tensor, name: string, classes = 5): Float32Array {
+  const wm = gm.weights as Record<string, tf.Tensor[]>;
+  const k0 = wm[name]![0]!;
+  const base = k0.dataSync().slice() as Float32Array;
+  const onehot = tf.oneHot(toTf(labels) as tf.Tensor1D, classes);
+  const lossAt = (k: Float32Array) => {
+    wm[name] = [tf.tensor(k, k0.shape)];
+    const p = gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor;
+    return -tf.mean(tf.sum(tf.mul(onehot, p), -1)).dataSync()[0]!;
+  };
+  const h = 1e-2;
+  const fd = Float32Array.from(base, (_, i) => {
+    const up = base.slice();
+    const dn = base.slice();
+    up[i]! += h;
+    dn[i]! -= h;
+    return (lossAt(up) - lossAt(dn)) / (2 * h);
+  });
+  wm[name] = [k0];
+  return fd;
 }
 
 describe('GraphModel parity with tfjs-converter', () => {
@@ -138,24 +165,27 @@ describe('GraphModel parity with tfjs-converter', () => {
       const ref = referenceGrads(gm, x, labels, ['fc/w'], 5, true);
       expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
       expectClose(ours.grads.get('fc/w')!.data as Float32Array, ref.grads.get('fc/w')!, "gradient of 'fc/w'");
-      const wm = gm.weights as Record<string, tf.Tensor[]>;
-      const k0 = wm['c/w']![0]!;
-      const base = k0.dataSync().slice() as Float32Array;
-      const lossAt = (k: Float32Array) => {
-        wm['c/w'] = [tf.tensor(k, k0.shape)];
-        const p = gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor;
-        return -tf.mean(tf.sum(tf.mul(tf.oneHot(toTf(labels) as tf.Tensor1D, 5), p), -1)).dataSync()[0]!;
-      };
-      const h = 1e-2;
-      const fd = Float32Array.from(base, (_, i) => {
-        const up = base.slice();
-        const dn = base.slice();
-        up[i]! += h;
-        dn[i]! -= h;
-        return (lossAt(up) - lossAt(dn)) / (2 * h);
-      });
-      wm['c/w'] = [k0];
+      const fd = finiteDifferenceGrad(gm, x, labels, 'c/w');
       // smooth in the kernel (the sampling is fixed): O(h^2) truncation and float32 rounding stay below 1e-3
       expectClose(ours.grads.get('c/w')!.data as Float32Array, fd, 'conv kernel gradient vs finite differences', 1e-3);
     });
+
+  it('MirrorPad (REFLECT on an NCHW-held tensor, SYMMETRIC padding a whole axis length): prediction, loss, gradients', async () => {
+    const { modelJson, weightData } = mirrorPadGraph();
+    const gm = await loadReference(modelJson, weightData);
+    const x = randomInput([2, 4, 5, 2], 101);
+    const labels = randomLabels(2, 5, 102);
+    const r = importGraphModel(modelJson, weightData, { batchSize: 2 });
+    const { out } = await forward(r.graph, { x });
+    expectClose(out.logp!.data as Float32Array, (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync(), 'prediction');
+    const ours = await lossAndGrads(r.graph, { x }, labels, r.trainable);
+    // TF.js's MirrorPad gradient only slices dy (the mirrored copies' share is dropped; TF's
+    // MirrorPadGrad adds it back): tf.grads for the weight after the pads, central differences of
+    // TF.js's forward for the conv kernel before them
+    const ref = referenceGrads(gm, x, labels, ['fc/w'], 5, true);
+    expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
+    expectClose(ours.grads.get('fc/w')!.data as Float32Array, ref.grads.get('fc/w')!, "gradient of 'fc/w'");
+    // smooth in the kernel: O(h^2) truncation and float32 rounding stay below 1e-3
+    expectClose(ours.grads.get('c/w')!.data as Float32Array, finiteDifferenceGrad(gm, x, labels, 'c/w'), 'conv kernel gradient vs finite differences', 1e-3);
+  });
 });

@@ -232,6 +232,38 @@ function filledLike(v: number) {
   };
 }
 
+/**
+ * MirrorPad(x, paddings [rank, 2]) mode REFLECT (edge not repeated) or SYMMETRIC (edge repeated):
+ * per padded axis, the mirrored strips are reversed slices concatenated around x. An NCHW operand
+ * is padded in place.
+ */
+function MirrorPad(ctx: OpContext): Sym[] {
+  const b = ctx.b;
+  const x: Act = ctx.value(0);
+  const p = ctx.ints(1, 'paddings');
+  const mode = ctx.attrs.str('mode', 'REFLECT').toUpperCase();
+  if (mode !== 'REFLECT' && mode !== 'SYMMETRIC') ctx.unsupported(`mode '${mode}' is not supported (REFLECT, SYMMETRIC)`);
+  const skip = mode === 'REFLECT' ? 1 : 0;
+  let y = x.v;
+  for (let i = 0; i < b.rank(x.v); i++) {
+    const [before, after] = [p[2 * i]!, p[2 * i + 1]!];
+    if (!before && !after) continue;
+    const ax = physicalAxis(b, x, i);
+    const d = b.shape(y)[ax]!;
+    if (before + skip > d || after + skip > d) ctx.fail(`padding ${before}, ${after} of an axis of ${d} is more than ${mode} allows`, 'shape');
+    // elements skip .. skip + before - 1 reversed, and the same from the far end
+    const strip = (from: number, to: number) =>
+      b.op1('slice', [y], { starts: [to - 1], ends: [from - 1 < 0 ? -d - 1 : from - 1], axes: [ax], steps: [-1] });
+    const parts = [
+      ...(before ? [strip(skip, skip + before)] : []),
+      y,
+      ...(after ? [strip(d - skip - after, d - skip)] : []),
+    ];
+    y = b.op1('concat', parts, { axis: ax });
+  }
+  return [act(y, x.nchw)];
+}
+
 function Fill(ctx: OpContext): Sym[] {
   const dims = ctx.ints(0, 'dims');
   const v = ctx.const(1, 'value');
@@ -262,6 +294,7 @@ export const shapeHandlers: OpHandlerTable = {
   Cast,
   Pad,
   PadV2: Pad,
+  MirrorPad,
   Fill,
   Range,
   Split,
