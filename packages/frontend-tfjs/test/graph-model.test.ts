@@ -14,7 +14,7 @@ import type { Tensor } from '@pockengine/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importGraphModel, importTfjsModel, type TfjsModelJson } from '../src/index.js';
 import { cnnGraph, mirrorPadGraph, opsGraph, resizeGraph, splitSelectGraph, transposedConvGraph } from './graph-fixtures.js';
-import { expectClose, forward, lossAndGrads, randomInput, randomLabels, softmaxRows, tf, toTf, useCpu } from './helpers.js';
+import { centralDifferences, expectClose, forward, lossAndGrads, randomInput, randomLabels, softmaxRows, tf, toTf, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
 
@@ -52,16 +52,38 @@ function finiteDifferenceGrad(gm: tfc.GraphModel, x: Tensor, labels: Tensor, nam
     const p = gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor;
     return -tf.mean(tf.sum(tf.mul(onehot, p), -1)).dataSync()[0]!;
   };
-  const h = 1e-2;
-  const fd = Float32Array.from(base, (_, i) => {
-    const up = base.slice();
-    const dn = base.slice();
-    up[i]! += h;
-    dn[i]! -= h;
-    return (lossAt(up) - lossAt(dn)) / (2 * h);
-  });
+  const fd = centralDifferences(base, lossAt);
   wm[name] = [k0];
   return fd;
+}
+
+/**
+ * Imports a graph fixture (input 'x', output 'Identity' = log p over 5 classes) and compares with
+ * tfjs-converter: the prediction, the loss, tf.grads of `grads` (default: every trainable weight)
+ * and central differences of TF.js's forward for `finiteDifferences` (smooth in those weights:
+ * O(h^2) truncation and float32 rounding stay below 1e-3).
+ */
+async function checkGraph(
+  fixture: { modelJson: TfjsModelJson; weightData: ArrayBuffer },
+  shape: number[],
+  seed: number,
+  o: { grads?: string[]; finiteDifferences?: string[] } = {},
+) {
+  const { modelJson, weightData } = fixture;
+  const gm = await loadReference(modelJson, weightData);
+  const x = randomInput(shape, seed);
+  const labels = randomLabels(shape[0]!, 5, seed + 1);
+  const r = importGraphModel(modelJson, weightData, { batchSize: shape[0]! });
+  const { out } = await forward(r.graph, { x });
+  expectClose(out.logp!.data as Float32Array, (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync(), 'prediction');
+  const names = o.grads ?? r.trainable;
+  const ours = await lossAndGrads(r.graph, { x }, labels, [...names, ...(o.finiteDifferences ?? [])]);
+  const ref = referenceGrads(gm, x, labels, names, 5, true);
+  expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
+  for (const name of names) expectClose(ours.grads.get(name)!.data as Float32Array, ref.grads.get(name)!, `gradient of '${name}'`);
+  for (const name of o.finiteDifferences ?? [])
+    expectClose(ours.grads.get(name)!.data as Float32Array, finiteDifferenceGrad(gm, x, labels, name), `gradient of '${name}' vs finite differences`, 1e-3);
+  return r;
 }
 
 describe('GraphModel parity with tfjs-converter', () => {
@@ -118,74 +140,27 @@ describe('GraphModel parity with tfjs-converter', () => {
   });
 
   it('Split, SplitV, Unpack, Tile, BroadcastTo, comparisons, Select(V2), ClipByValue, Prelu, Log1p, Expm1, Sin, Cos, Sign: prediction, loss, gradients', async () => {
-    const { modelJson, weightData } = splitSelectGraph();
-    const gm = await loadReference(modelJson, weightData);
-    const x = randomInput([3, 4, 6], 95);
-    const labels = randomLabels(3, 5, 96);
-    const r = importGraphModel(modelJson, weightData, { batchSize: 3 });
-    const { out } = await forward(r.graph, { x });
-    expectClose(out.logp!.data as Float32Array, (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync(), 'prediction');
     // TF.js reads ClipByValue's bounds as numbers (no gradient for them); the comparison constant has none either
-    const names = ['bt/w', 'fc/w', 'h/w', 'prelu/alpha', 'sel/w'];
-    expect(r.trainable).toEqual(expect.arrayContaining(names));
-    const ours = await lossAndGrads(r.graph, { x }, labels, names);
-    const ref = referenceGrads(gm, x, labels, names, 5, true);
-    expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
-    for (const name of names) expectClose(ours.grads.get(name)!.data as Float32Array, ref.grads.get(name)!, `gradient of '${name}'`);
+    const r = await checkGraph(splitSelectGraph(), [3, 4, 6], 95, { grads: ['bt/w', 'fc/w', 'h/w', 'prelu/alpha', 'sel/w'] });
+    expect(r.trainable).toEqual(expect.arrayContaining(['bt/w', 'fc/w', 'h/w', 'prelu/alpha', 'sel/w']));
   });
 
   it('Conv2DBackpropInput (SAME and VALID, stride 2, output size as given): prediction, loss, gradients', async () => {
-    const { modelJson, weightData } = transposedConvGraph(2);
-    const gm = await loadReference(modelJson, weightData);
-    const x = randomInput([2, 3, 4, 2], 97);
-    const labels = randomLabels(2, 5, 98);
-    const r = importGraphModel(modelJson, weightData, { batchSize: 2 });
-    const { out } = await forward(r.graph, { x });
-    expectClose(out.logp!.data as Float32Array, (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync(), 'prediction');
+    const r = await checkGraph(transposedConvGraph(2), [2, 3, 4, 2], 97);
     expect([...r.trainable].sort()).toEqual(['fc/w', 'up1/bias', 'up1/w', 'up2/w']);
-    const ours = await lossAndGrads(r.graph, { x }, labels, r.trainable);
-    const ref = referenceGrads(gm, x, labels, r.trainable, 5, true);
-    expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
-    for (const name of r.trainable) expectClose(ours.grads.get(name)!.data as Float32Array, ref.grads.get(name)!, `gradient of '${name}'`);
   });
 
+  // TF.js's gradients of both resize kernels are wrong (ResizeBilinear's swaps height and width of a
+  // non-square image; ResizeNearestNeighbor's gives NaN here): tf.grads for the weight after the
+  // resize, central differences of TF.js's forward for the conv kernel before it
   for (const kind of ['ResizeBilinear', 'ResizeNearestNeighbor'] as const)
     it(`${kind} (legacy, align_corners, half_pixel_centers; up and down): prediction, loss, gradients`, async () => {
-      const { modelJson, weightData } = resizeGraph(kind);
-      const gm = await loadReference(modelJson, weightData);
-      const x = randomInput([2, 5, 7, 2], 99);
-      const labels = randomLabels(2, 5, 100);
-      const r = importGraphModel(modelJson, weightData, { batchSize: 2 });
-      const { out } = await forward(r.graph, { x });
-      expectClose(out.logp!.data as Float32Array, (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync(), 'prediction');
-      const ours = await lossAndGrads(r.graph, { x }, labels, r.trainable);
-      // TF.js's gradients of both resize kernels are wrong (ResizeBilinear's swaps height and width
-      // of a non-square image; ResizeNearestNeighbor's gives NaN here): tf.grads for the weight after
-      // the resize, central differences of TF.js's forward for the conv kernel before it
-      const ref = referenceGrads(gm, x, labels, ['fc/w'], 5, true);
-      expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
-      expectClose(ours.grads.get('fc/w')!.data as Float32Array, ref.grads.get('fc/w')!, "gradient of 'fc/w'");
-      const fd = finiteDifferenceGrad(gm, x, labels, 'c/w');
-      // smooth in the kernel (the sampling is fixed): O(h^2) truncation and float32 rounding stay below 1e-3
-      expectClose(ours.grads.get('c/w')!.data as Float32Array, fd, 'conv kernel gradient vs finite differences', 1e-3);
+      await checkGraph(resizeGraph(kind), [2, 5, 7, 2], 99, { grads: ['fc/w'], finiteDifferences: ['c/w'] });
     });
 
+  // TF.js's MirrorPad gradient only slices dy (the mirrored copies' share is dropped; TF's
+  // MirrorPadGrad adds it back): the conv kernel before the pads is checked by central differences
   it('MirrorPad (REFLECT on an NCHW-held tensor, SYMMETRIC padding a whole axis length): prediction, loss, gradients', async () => {
-    const { modelJson, weightData } = mirrorPadGraph();
-    const gm = await loadReference(modelJson, weightData);
-    const x = randomInput([2, 4, 5, 2], 101);
-    const labels = randomLabels(2, 5, 102);
-    const r = importGraphModel(modelJson, weightData, { batchSize: 2 });
-    const { out } = await forward(r.graph, { x });
-    expectClose(out.logp!.data as Float32Array, (gm.execute({ x: toTf(x) }, 'Identity') as tf.Tensor).dataSync(), 'prediction');
-    const ours = await lossAndGrads(r.graph, { x }, labels, r.trainable);
-    // TF.js's MirrorPad gradient only slices dy (the mirrored copies' share is dropped; TF's
-    // MirrorPadGrad adds it back): tf.grads for the weight after the pads, central differences of
-    // TF.js's forward for the conv kernel before them
-    const ref = referenceGrads(gm, x, labels, ['fc/w'], 5, true);
-    expect(Math.abs(ours.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
-    expectClose(ours.grads.get('fc/w')!.data as Float32Array, ref.grads.get('fc/w')!, "gradient of 'fc/w'");
-    // smooth in the kernel: O(h^2) truncation and float32 rounding stay below 1e-3
-    expectClose(ours.grads.get('c/w')!.data as Float32Array, finiteDifferenceGrad(gm, x, labels, 'c/w'), 'conv kernel gradient vs finite differences', 1e-3);
+    await checkGraph(mirrorPadGraph(), [2, 4, 5, 2], 101, { grads: ['fc/w'], finiteDifferences: ['c/w'] });
   });
 });

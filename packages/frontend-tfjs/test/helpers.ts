@@ -130,3 +130,19 @@ export function softmaxRows(logits: ArrayLike<number>, classes: number): Float64
   }
   return out;
 }
+
+/**
+ * Central differences of `loss` around `base`, one element at a time (the reference where TF.js's
+ * own gradient of an op is wrong). Leaves `loss` last called at `base`.
+ */
+export function centralDifferences(base: Float32Array, loss: (w: Float32Array) => number, h = 1e-2): Float32Array {
+  const fd = Float32Array.from(base, (_, i) => {
+    const up = base.slice();
+    const dn = base.slice();
+    up[i]! += h;
+    dn[i]! -= h;
+    return (loss(up) - loss(dn)) / (2 * h);
+  });
+  loss(base);
+  return fd;
+}

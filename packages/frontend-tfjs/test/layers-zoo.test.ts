@@ -11,7 +11,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importLayersModelObject } from '../src/index.js';
-import { expectClose, forward, lossAndGrads, randomInput, randomizeWeights, randomLabels, tf, toTf, useCpu } from './helpers.js';
+import { centralDifferences, expectClose, forward, lossAndGrads, randomInput, randomizeWeights, randomLabels, tf, toTf, useCpu } from './helpers.js';
 import { checkParity } from './parity.js';
 
 beforeAll(useCpu);
@@ -114,15 +114,7 @@ describe('layer coverage', () => {
       const logits = model.predict(toTf(xin)) as tf.Tensor;
       return -tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), -1)).dataSync()[0]!;
     };
-    const h = 1e-2;
-    const fd = Float32Array.from(k0, (_, i) => {
-      const up = k0.slice();
-      const dn = k0.slice();
-      up[i]! += h;
-      dn[i]! -= h;
-      return (loss(up) - loss(dn)) / (2 * h);
-    });
-    loss(k0);
+    const fd = centralDifferences(k0, loss);
     // the loss is smooth in the kernel; O(h^2) truncation and float32 rounding stay below 1e-3
     expectClose(ours.grads.get('avg_conv/kernel')!.data as Float32Array, fd, 'kernel gradient vs finite differences', 1e-3);
   });
