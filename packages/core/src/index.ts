@@ -22,6 +22,7 @@ export { lowerToPlan, printPlan, isPersistent, type Plan, type PlanValue, type S
 export type { Backend, BoundKernel, KernelSpec } from './runtime/backend.js';
 export { Program, type Feeds } from './runtime/program.js';
 export * as nn from './nn/layers.js';
+export { einsum } from './nn/einsum.js';
 export { unrollRecurrent, type RecurrentKind, type RecurrentResult, type RecurrentSpec } from './nn/recurrent.js';
 export { compileTraining } from './runtime/compile-program.js';
 export { dropoutKeep, dropoutUniform, dropoutScale, type DropoutAttrs } from './ops/dropout.js';

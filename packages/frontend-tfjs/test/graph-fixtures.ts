@@ -242,3 +242,19 @@ export function mirrorPadGraph(): { modelJson: TfjsModelJson; weightData: ArrayB
   g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
   return g.build({ logp: 'Identity:0' });
 }
+
+/** Einsum as Keras MultiHeadAttention emits it: projection, scores, weighted values, output projection. */
+export function einsumGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const x = g.placeholder('x', [-1, 4, 6]);
+  const es = (name: string, eq: string, inputs: string[]) => g.node(name, 'Einsum', inputs, { equation: attr.s(eq), N: attr.i(inputs.length) });
+  const p = es('proj', 'abc,cd->abd', [x, g.weight('wq', [6, 8], values(48, 91, 0.5))]); // [N, 4, 8]
+  const q = g.node('heads', 'Reshape', [p, g.int('heads/shape', [-1, 4, 2, 4])], { Tshape: attr.type('DT_INT32') });
+  const att = g.node('att', 'Softmax', [es('scores', 'aecd,abcd->acbe', [q, q])]); // [N, 2, 4, 4]
+  const ctxv = es('ctx', 'acbe,aecd->abcd', [att, q]); // [N, 4, 2, 4]
+  const o = es('out', 'abcd,cde->abe', [ctxv, g.weight('wo', [2, 4, 6], values(48, 92, 0.5))]); // [N, 4, 6]
+  const m = g.node('m', 'Mean', [o, g.int('m/axes', [1])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+  const logits = g.node('fc', 'MatMul', [m, g.weight('fc/w', [6, 5], values(30, 93, 0.8))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
+  return g.build({ logp: 'Identity:0' });
+}

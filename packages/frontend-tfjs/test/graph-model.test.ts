@@ -7,13 +7,13 @@
  * tensors replaced by the differentiated ones. splitSelectGraph: Split / SplitV / Unpack / Tile /
  * BroadcastTo, comparisons and Select, ClipByValue, Prelu and more elementwise ops;
  * transposedConvGraph: Conv2DBackpropInput; resizeGraph: ResizeBilinear / ResizeNearestNeighbor;
- * mirrorPadGraph: MirrorPad.
+ * mirrorPadGraph: MirrorPad; einsumGraph: Einsum as Keras MultiHeadAttention emits it.
  */
 import * as tfc from '@tensorflow/tfjs-converter';
 import type { Tensor } from '@pockengine/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importGraphModel, importTfjsModel, type TfjsModelJson } from '../src/index.js';
-import { cnnGraph, mirrorPadGraph, opsGraph, resizeGraph, splitSelectGraph, transposedConvGraph } from './graph-fixtures.js';
+import { cnnGraph, einsumGraph, mirrorPadGraph, opsGraph, resizeGraph, splitSelectGraph, transposedConvGraph } from './graph-fixtures.js';
 import { centralDifferences, expectClose, forward, lossAndGrads, randomInput, randomLabels, softmaxRows, tf, toTf, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
@@ -162,5 +162,10 @@ describe('GraphModel parity with tfjs-converter', () => {
   // MirrorPadGrad adds it back): the conv kernel before the pads is checked by central differences
   it('MirrorPad (REFLECT on an NCHW-held tensor, SYMMETRIC padding a whole axis length): prediction, loss, gradients', async () => {
     await checkGraph(mirrorPadGraph(), [2, 4, 5, 2], 101, { grads: ['fc/w'], finiteDifferences: ['c/w'] });
+  });
+
+  // TF.js has no gradient for Einsum: the weights before it are checked by central differences
+  it('Einsum (projection, attention scores and values, output projection): prediction, loss, gradients', async () => {
+    await checkGraph(einsumGraph(), [2, 4, 6], 103, { grads: ['fc/w'], finiteDifferences: ['wq', 'wo'] });
   });
 });

@@ -3,7 +3,7 @@
  * (https://www.tensorflow.org/api_docs/python/tf/raw_ops). Binary ops broadcast as numpy;
  * constant operands that are not weights are folded on the host.
  */
-import type { GraphBuilder, ValueId } from '@pockengine/core';
+import { einsum, type GraphBuilder, type ValueId } from '@pockengine/core';
 import { activation } from '../../activations.js';
 import { act, addChannelBias, aligned, nhwc, physicalAxis, type Act } from '../../layout.js';
 import { isConst, type OpContext, type Sym } from '../context.js';
@@ -134,6 +134,14 @@ function Select(ctx: OpContext): Sym[] {
   return [act(b.where(b.cast(vals[0]!, 'bool'), vals[1]!, vals[2]!), nchw)];
 }
 
+/** Einsum(inputs..., equation): core's lowering to transposes, sums and batched matmuls. */
+function Einsum(ctx: OpContext): Sym[] {
+  const equation = ctx.attrs.str('equation', '');
+  if (!equation) ctx.fail('attribute equation is required');
+  const vals = ctx.inputs.map((_, i) => nhwc(ctx.b, ctx.value(i)));
+  return [act(einsum(ctx.b, equation, vals, ctx.where))];
+}
+
 /** ClipByValue(x, lo, hi) = min(max(x, lo), hi). */
 function ClipByValue(ctx: OpContext): Sym[] {
   const b = ctx.b;
@@ -202,6 +210,7 @@ export const mathHandlers: OpHandlerTable = {
   Select,
   SelectV2: Select,
   ClipByValue,
+  Einsum,
   Prelu,
   Sign: unary((b, x) => b.op1('sign', [x], {})),
   Sin: unary((b, x) => b.op1('sin', [x], {})),
