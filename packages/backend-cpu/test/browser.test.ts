@@ -82,7 +82,7 @@ describe('in a browser', () => {
       wideThreaded?: number[];
       isolated?: boolean;
       zeroCopy?: boolean;
-      threads?: { engine: string; threads: number; sharedMemory: boolean };
+      threads?: { engine: string; threads: number; sharedMemory: boolean; singleThreadReason?: string };
       error?: string;
     };
     expect(r.error).toBeUndefined();

@@ -18,9 +18,9 @@ export async function ourKernels(): Promise<{ kernels: CpuKernels; engine: strin
   const mod = cpu as Record<string, unknown>;
   const fast = mod.FAST_KERNELS as CpuKernels | undefined;
   if (!fast) return { kernels: cpu.CPU_KERNELS, engine: 'reference kernels' };
-  const init = mod.initFastKernels as (() => Promise<{ engine: string; threads: number }>) | undefined;
+  const init = mod.initFastKernels as (() => Promise<{ engine: string; threads: number; singleThreadReason?: string }>) | undefined;
   const info = init ? await init() : undefined;
-  return { kernels: { ...cpu.CPU_KERNELS, ...fast }, engine: info ? `fast kernels: ${info.engine} x${info.threads}` : 'fast kernels' };
+  return { kernels: { ...cpu.CPU_KERNELS, ...fast }, engine: info ? `fast kernels: ${info.engine} x${info.threads}${info.singleThreadReason ? ` (${info.singleThreadReason})` : ''}` : 'fast kernels' };
 }
 
 /** Where the program's buffers live: in the fast kernels' heap when it is shared (zero-copy operands). */

@@ -157,6 +157,8 @@ export interface FastKernelInfo {
   sharedMemory: boolean;
   /** The GEMM runs on relaxed SIMD multiply-add. */
   relaxedSimd: boolean;
+  /** Why more than one thread was asked for but one runs (no shared memory here, workers failed to start). */
+  singleThreadReason?: string;
 }
 
 /**
@@ -178,17 +180,20 @@ export async function initFastKernels(opts: FastKernelOptions = {}): Promise<Fas
   }
   const madd = (opts.relaxedSimd ?? true) && relaxedSimdSupported();
   const threads = Math.max(1, Math.min(8, opts.threads ?? (await defaultThreads())));
+  let singleThreadReason: string | undefined;
   if (opts.engine === 'js' || !simd) {
     if (opts.engine === 'wasm') throw new Error('initFastKernels: WebAssembly SIMD is not supported here');
     current = new JsEngine();
   } else {
-    if (threads > 1 && wasmThreadsSupported()) {
+    if (threads > 1 && !wasmThreadsSupported()) singleThreadReason = 'no shared WebAssembly memory here (SharedArrayBuffer needs a cross-origin-isolated page in browsers)';
+    else if (threads > 1) {
       try {
         currentPool = await createThreadedEngine(threads, opts.spawnWorker, undefined, madd, opts.spinMs ?? envSpinMs());
         current = currentPool;
-      } catch {
+      } catch (e) {
         // no workers here, or the shared memory's reservation failed: one thread still works
         currentPool = null;
+        singleThreadReason = `worker pool did not start: ${(e as Error).message ?? String(e)}`;
       }
     }
     if (!current) {
@@ -197,7 +202,9 @@ export async function initFastKernels(opts: FastKernelOptions = {}): Promise<Fas
       current = new WasmEngine(memory, await WebAssembly.instantiate(module, { env: { memory } }), null, undefined, madd);
     }
   }
-  return { engine: current.name, threads: current.threads, simd, sharedMemory: currentPool !== null, relaxedSimd: current instanceof WasmEngine && current.madd };
+  const info: FastKernelInfo = { engine: current.name, threads: current.threads, simd, sharedMemory: currentPool !== null, relaxedSimd: current instanceof WasmEngine && current.madd };
+  if (singleThreadReason) info.singleThreadReason = singleThreadReason;
+  return info;
 }
 
 /** Stops the worker pool (if any); the next kernel call falls back to a lazily created engine. */

@@ -34,7 +34,9 @@ describe('fast kernel runtime', () => {
 
   it('falls back to one thread when workers fail to start', async () => {
     const info = await initFastKernels({ threads: 4, spawnWorker: failingSpawner });
-    expect(info).toMatchObject({ engine: 'wasm-simd', threads: 1 });
+    expect(info).toMatchObject({ engine: 'wasm-simd', threads: 1, sharedMemory: false });
+    // and says why
+    expect(info.singleThreadReason).toMatch(/worker pool did not start: ThreadPool: worker \d+ failed: no WebAssembly here/);
     const out = empty([2, 2]);
     FAST_KERNELS.matmul!([rand([2, 3], 1), rand([3, 2], 2)], [out], { transA: false, transB: false });
     expect(Array.from(out.data).every(Number.isFinite)).toBe(true);
