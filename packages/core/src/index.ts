@@ -23,6 +23,7 @@ export type { Backend, BoundKernel, KernelSpec } from './runtime/backend.js';
 export { Program, type Feeds } from './runtime/program.js';
 export * as nn from './nn/layers.js';
 export { einsum } from './nn/einsum.js';
+export { cumsum, cumsumContributes } from './nn/cumsum.js';
 export { unrollRecurrent, type RecurrentKind, type RecurrentResult, type RecurrentSpec } from './nn/recurrent.js';
 export { compileTraining } from './runtime/compile-program.js';
 export { dropoutKeep, dropoutUniform, dropoutScale, type DropoutAttrs } from './ops/dropout.js';

@@ -258,3 +258,20 @@ export function einsumGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuff
   g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
   return g.build({ logp: 'Identity:0' });
 }
+
+/** Cumsum along a middle and the last axis, plain, exclusive and reversed. */
+export function cumsumGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const x = g.placeholder('x', [-1, 4, 6]);
+  const h = g.node('h', 'Mul', [x, g.weight('h/w', [6], values(6, 111, 0.8))]);
+  const cs = (name: string, input: string, axis: number, exclusive: boolean, reverse: boolean) =>
+    g.node(name, 'Cumsum', [input, g.int(`${name}/axis`, [axis], [])], { exclusive: attr.b(exclusive), reverse: attr.b(reverse), Tidx: attr.type('DT_INT32') });
+  const a = cs('cs1', h, 1, false, false);
+  const b2 = cs('cs2', g.node('t', 'Tanh', [a]), 2, true, false);
+  const c = cs('cs3', b2, 1, false, true);
+  const d = cs('cs4', g.node('s', 'Sigmoid', [c]), 2, true, true);
+  const flat = g.node('flat', 'Reshape', [d, g.int('flat/shape', [-1, 24])], { Tshape: attr.type('DT_INT32') });
+  const logits = g.node('fc', 'MatMul', [flat, g.weight('fc/w', [24, 5], values(120, 112, 0.5))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
+  return g.build({ logp: 'Identity:0' });
+}

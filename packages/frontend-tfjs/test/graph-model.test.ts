@@ -7,13 +7,13 @@
  * tensors replaced by the differentiated ones. splitSelectGraph: Split / SplitV / Unpack / Tile /
  * BroadcastTo, comparisons and Select, ClipByValue, Prelu and more elementwise ops;
  * transposedConvGraph: Conv2DBackpropInput; resizeGraph: ResizeBilinear / ResizeNearestNeighbor;
- * mirrorPadGraph: MirrorPad; einsumGraph: Einsum as Keras MultiHeadAttention emits it.
+ * mirrorPadGraph: MirrorPad; einsumGraph: Einsum as Keras MultiHeadAttention emits it; cumsumGraph: Cumsum.
  */
 import * as tfc from '@tensorflow/tfjs-converter';
 import type { Tensor } from '@pockengine/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importGraphModel, importTfjsModel, type TfjsModelJson } from '../src/index.js';
-import { cnnGraph, einsumGraph, mirrorPadGraph, opsGraph, resizeGraph, splitSelectGraph, transposedConvGraph } from './graph-fixtures.js';
+import { cnnGraph, cumsumGraph, einsumGraph, mirrorPadGraph, opsGraph, resizeGraph, splitSelectGraph, transposedConvGraph } from './graph-fixtures.js';
 import { centralDifferences, expectClose, forward, lossAndGrads, randomInput, randomLabels, softmaxRows, tf, toTf, useCpu } from './helpers.js';
 
 beforeAll(useCpu);
@@ -167,5 +167,11 @@ describe('GraphModel parity with tfjs-converter', () => {
   // TF.js has no gradient for Einsum: the weights before it are checked by central differences
   it('Einsum (projection, attention scores and values, output projection): prediction, loss, gradients', async () => {
     await checkGraph(einsumGraph(), [2, 4, 6], 103, { grads: ['fc/w'], finiteDifferences: ['wq', 'wo'] });
+  });
+
+  // TF.js's Cumsum gradient over a non-last axis comes out with that axis and the last swapped:
+  // the weight before the cumsums is checked by central differences
+  it('Cumsum (middle and last axis; exclusive, reverse, both): prediction, loss, gradients', async () => {
+    await checkGraph(cumsumGraph(), [2, 4, 6], 105, { grads: ['fc/w'], finiteDifferences: ['h/w'] });
   });
 });

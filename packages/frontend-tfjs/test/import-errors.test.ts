@@ -70,8 +70,8 @@ describe('unsupported graph ops', () => {
   it('are grouped by op type with their node names, including ops behind other unsupported ones', () => {
     const g = new GraphDefBuilder();
     const x = g.placeholder('x', [-1, 4]);
-    const a = g.node('a/Cumsum', 'Cumsum', [x, g.int('a/axis', [1], [])]);
-    const b = g.node('b/Cumsum', 'Cumsum', [a, g.int('b/axis', [1], [])]);
+    const a = g.node('a/Cumprod', 'Cumprod', [x, g.int('a/axis', [1], [])]);
+    const b = g.node('b/Cumprod', 'Cumprod', [a, g.int('b/axis', [1], [])]);
     const c = g.node('c/Erfc', 'Erfc', [b]);
     const d = g.node('d/Conv', 'Conv2D', [g.node('d/x4', 'Reshape', [x, g.int('d/shape', [-1, 2, 2, 1])], { Tshape: attr.type('DT_INT32') }), g.weight('d/w', [1, 1, 1, 1], [1])], {
       strides: attr.ints([1, 1, 1, 1]), padding: attr.s('VALID'), data_format: attr.s('NCHW'),
@@ -80,7 +80,7 @@ describe('unsupported graph ops', () => {
     const { modelJson, weightData } = g.build({ y: 'out:0' });
     const e = catchError(() => importGraphModel(modelJson, weightData));
     expect(e.code).toBe('unsupported-op');
-    expect(e.message).toContain('Cumsum (2 node(s): ');
+    expect(e.message).toContain('Cumprod (2 node(s): ');
     expect(e.message).toContain('Erfc (1 node(s): c/Erfc)');
     expect(e.message).toContain("Conv2D 'd/Conv': data_format 'NCHW' is not supported");
     expect(e.message).toContain('has 3 unsupported op(s)');

@@ -1,6 +1,6 @@
 /** Reductions, CumSum, ArgMax, Softmax and LogSoftmax (https://onnx.ai/onnx/operators/). */
-import { fmtShape, isFloat, size, type ValueId } from '@pockengine/core';
-import { constScalar, isConst, makeConst, MAX_CONST_ELEMENTS, type ConstTensor } from '../const.js';
+import { cumsum, cumsumContributes, fmtShape, isFloat, size, type ValueId } from '@pockengine/core';
+import { constScalar, isConst, makeConst, type ConstTensor } from '../const.js';
 import type { NodeContext, Sym } from '../context.js';
 import type { HandlerTable } from './types.js';
 
@@ -44,15 +44,6 @@ function softmax(op: 'softmax' | 'log_softmax') {
   };
 }
 
-/**
- * Whether element i along the CumSum axis contributes to output j: j >= i (i > j reversed),
- * strictly when exclusive.
- */
-function contributes(i: number, j: number, exclusive: boolean, reverse: boolean): boolean {
-  if (reverse) return exclusive ? i > j : i >= j;
-  return exclusive ? i < j : i <= j;
-}
-
 /** CumSum of a constant, in JS (integer position ids of a constant mask fold this way). */
 function cumsumConst(c: ConstTensor, axis: number, exclusive: boolean, reverse: boolean): ConstTensor {
   const n = c.shape[axis]!;
@@ -63,7 +54,7 @@ function cumsumConst(c: ConstTensor, axis: number, exclusive: boolean, reverse: 
     for (let q = 0; q < post; q++)
       for (let j = 0; j < n; j++) {
         let acc = 0;
-        for (let i = 0; i < n; i++) if (contributes(i, j, exclusive, reverse)) acc += c.data[(p * n + i) * post + q]!;
+        for (let i = 0; i < n; i++) if (cumsumContributes(i, j, exclusive, reverse)) acc += c.data[(p * n + i) * post + q]!;
         out[(p * n + j) * post + q] = acc;
       }
   return makeConst(c.dtype, c.shape, out);
@@ -71,10 +62,8 @@ function cumsumConst(c: ConstTensor, axis: number, exclusive: boolean, reverse: 
 
 /**
  * CumSum (https://onnx.ai/onnx/operators/onnx__CumSum.html): axis is a constant input (a scalar,
- * or one element), exclusive and reverse attributes 0 / 1. A computed float x becomes one matmul
- * with a constant 0/1 triangular [n, n] matrix along the axis (n its length): x viewed
- * [pre, n] times T when the axis is last, otherwise T' [n, n] times x viewed [pre, n, post]; the
- * matmul's gradient rule is the gradient. A constant x (any dtype) is folded at import; a
+ * or one element), exclusive and reverse attributes 0 / 1. A computed float x is core's cumsum
+ * (one matmul with a constant triangular matrix). A constant x (any dtype) is folded at import; a
  * computed integer x is not supported (matmul is float-only).
  */
 function CumSum(ctx: NodeContext): Sym[] {
@@ -98,26 +87,7 @@ function CumSum(ctx: NodeContext): Sym[] {
   if (isConst(s)) return [cumsumConst(s, axis, exclusive, reverse)];
   const dtype = ctx.type(0).dtype;
   if (!isFloat(dtype)) ctx.fail(`input x is ${dtype}: only float inputs are supported when x is computed (integer x is supported only as a constant)`, 'dtype');
-  const x = ctx.value(0);
-  const n = xs[axis]!;
-  if (size(xs) === 0) return [x];
-  if (n * n > MAX_CONST_ELEMENTS) ctx.fail(`axis length ${n} is too long: CumSum runs as a matmul with an [${n}, ${n}] constant`, 'shape');
-  const pre = size(xs.slice(0, axis));
-  const post = size(xs.slice(axis + 1));
-  const tri = new Float64Array(n * n);
-  let y: ValueId;
-  if (post === 1) {
-    // y[p, j] = sum_i x[p, i] * T[i, j]
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) tri[i * n + j] = contributes(i, j, exclusive, reverse) ? 1 : 0;
-    const t = ctx.importState.materialize(makeConst(dtype, [n, n], tri), `${ctx.name}:cumsum`);
-    y = b.matmul(b.reshape(x, [pre, n]), t);
-  } else {
-    // y[p, j, q] = sum_i T'[j, i] * x[p, i, q]
-    for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) tri[j * n + i] = contributes(i, j, exclusive, reverse) ? 1 : 0;
-    const t = ctx.importState.materialize(makeConst(dtype, [n, n], tri), `${ctx.name}:cumsum`);
-    y = b.matmul(t, b.reshape(x, pre === 1 ? [n, post] : [pre, n, post]));
-  }
-  return [b.reshape(y, xs)];
+  return [cumsum(b, ctx.value(0), axis, exclusive, reverse, ctx.name, ctx.where)];
 }
 
 export const reduceHandlers: HandlerTable = {

@@ -3,7 +3,7 @@
  * (https://www.tensorflow.org/api_docs/python/tf/raw_ops). Binary ops broadcast as numpy;
  * constant operands that are not weights are folded on the host.
  */
-import { einsum, type GraphBuilder, type ValueId } from '@pockengine/core';
+import { cumsum, einsum, type GraphBuilder, type ValueId } from '@pockengine/core';
 import { activation } from '../../activations.js';
 import { act, addChannelBias, aligned, nhwc, physicalAxis, type Act } from '../../layout.js';
 import { isConst, type OpContext, type Sym } from '../context.js';
@@ -142,6 +142,15 @@ function Einsum(ctx: OpContext): Sym[] {
   return [act(einsum(ctx.b, equation, vals, ctx.where))];
 }
 
+/** Cumsum(x, axis) with exclusive / reverse: core's cumsum (a matmul with a triangular constant). */
+function Cumsum(ctx: OpContext): Sym[] {
+  const x = nhwc(ctx.b, ctx.value(0));
+  const r = ctx.b.rank(x);
+  let axis = ctx.ints(1, 'axis')[0]!;
+  if (axis < 0) axis += r;
+  return [act(cumsum(ctx.b, x, axis, ctx.attrs.bool('exclusive', false), ctx.attrs.bool('reverse', false), ctx.node.name, ctx.where))];
+}
+
 /** ClipByValue(x, lo, hi) = min(max(x, lo), hi). */
 function ClipByValue(ctx: OpContext): Sym[] {
   const b = ctx.b;
@@ -211,6 +220,7 @@ export const mathHandlers: OpHandlerTable = {
   SelectV2: Select,
   ClipByValue,
   Einsum,
+  Cumsum,
   Prelu,
   Sign: unary((b, x) => b.op1('sign', [x], {})),
   Sin: unary((b, x) => b.op1('sin', [x], {})),
