@@ -23,12 +23,11 @@ export async function backendFactory(name: BackendName, borrow: readonly Borrowe
   if (name === 'cpu-reference' || !mod.FAST_KERNELS) return () => new CpuBackend(CPU_KERNELS);
   // once per process: a second initFastKernels would replace the engine whose heap holds the
   // buffers of programs already bound (they would then be copied in and out on every call)
-  if (!fastInit) {
-    fastInit = mod.initFastKernels?.() ?? Promise.resolve();
-    // say once why the kernels run on one thread when the machine has more (workers failed to start, ...)
-    const info = (await fastInit) as { singleThreadReason?: string } | undefined;
+  fastInit ??= (async () => {
+    const info = (await mod.initFastKernels?.()) as { singleThreadReason?: string } | undefined;
+    // said once: why the kernels run on one thread when more were asked for (workers failed to start, ...)
     if (info?.singleThreadReason) process.stderr.write(`pockengine: fast kernels run on one thread: ${info.singleThreadReason}\n`);
-  }
+  })();
   await fastInit;
   const impls: KernelImpl[] = [
     { name: 'js', kernels: CPU_KERNELS },

@@ -10,10 +10,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CpuBackend } from '@pockengine/backend-cpu';
-import { Program, compileTrainingGraph, readSafetensors, type Tensor } from '@pockengine/core';
+import { Program, compileTrainingGraph, readSafetensors } from '@pockengine/core';
 import { describe, expect, it } from 'vitest';
 import { importOnnx } from '../src/index.js';
-import { compare, type RefFile } from './refs.js';
+import { compare, refOf } from './refs.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
@@ -43,12 +43,6 @@ const FIXTURES: Fixture[] = [
   { name: 'space_cumsum.op11.train', mustCompare: 'all' },
   { name: 'space_cumsum.op17.train', mustCompare: 'all' },
 ];
-
-function refOf(tensors: Map<string, Tensor>): RefFile {
-  let gradMaxAbs = 0;
-  for (const [k, t] of tensors) if (k.startsWith('grad.')) for (const v of t.data as Float32Array) gradMaxAbs = Math.max(gradMaxAbs, Math.abs(v));
-  return { tensors, meta: {}, fp32: {}, gradMaxAbs, sparse: [], inputs: {} };
-}
 
 describe('PyTorch exports beyond the shared models', () => {
   for (const f of FIXTURES)

@@ -73,3 +73,10 @@ export function compare(name: string, got: Tensor | undefined, ref: RefFile, rto
   const bound = rtol * norm + floor;
   return { name, pass: diff <= bound && Number.isFinite(diff), ratio: diff / bound, relErr: diff / (norm || 1) };
 }
+
+/** A RefFile from a plain safetensors map (fixture references: no metadata, no fp32 error stats). */
+export function refOf(tensors: Map<string, Tensor>): RefFile {
+  let gradMaxAbs = 0;
+  for (const [k, t] of tensors) if (k.startsWith('grad.')) for (const v of t.data as Float32Array) gradMaxAbs = Math.max(gradMaxAbs, Math.abs(v));
+  return { tensors, meta: {}, fp32: {}, gradMaxAbs, sparse: [], inputs: {} };
+}

@@ -218,10 +218,15 @@ function taps(kind: 'bilinear' | 'nearest', inSize: number, outSize: number, ali
   return kind === 'nearest' ? { lo } : { lo, hi, frac };
 }
 
+/** Rows `idx` of axis `axis` of x (a gather with a constant index list named `name`). */
+export function gatherRows(b: GraphBuilder, x: ValueId, axis: number, idx: readonly number[], name: string): ValueId {
+  return b.op1('gather', [x, b.constant(tensor('int32', [idx.length], [...idx]), name)], { axis });
+}
+
 /** Resizes axis `axis` (2 or 3) of an NCHW tensor. */
 function resizeAxis(b: GraphBuilder, x: ValueId, axis: 2 | 3, t: Taps, name: string): ValueId {
   const n = t.lo.length;
-  const gather = (idx: number[], tag: string) => b.op1('gather', [x, b.constant(tensor('int32', [n], idx), `${name}/${tag}`)], { axis });
+  const gather = (idx: number[], tag: string) => gatherRows(b, x, axis, idx, `${name}/${tag}`);
   const g0 = gather(t.lo, `axis${axis}/lo`);
   if (!t.hi) return g0;
   if (t.hi.every((v, i) => v === t.lo[i]) || t.frac!.every((f) => f === 0)) return g0;

@@ -131,6 +131,25 @@ export function opsGraph(strided = true): { modelJson: TfjsModelJson; weightData
   return g.build({ logp: 'Identity:0' });
 }
 
+/** Reshape node with a constant shape. */
+function reshapeNode(g: GraphDefBuilder, name: string, input: string, shape: number[]): string {
+  return g.node(name, 'Reshape', [input, g.int(`${name}/shape`, shape)], { Tshape: attr.type('DT_INT32') });
+}
+
+/** NHWC Conv2D, stride 1, VALID, with kernel weight `${name}/w`. */
+function convValid(g: GraphDefBuilder, name: string, x: string, kernel: number[], seed: number, scale: number): string {
+  return g.node(name, 'Conv2D', [x, g.weight(`${name}/w`, kernel, values(kernel.reduce((a, d) => a * d, 1), seed, scale))], {
+    data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]), strides: attr.ints([1, 1, 1, 1]), padding: attr.s('VALID'),
+  });
+}
+
+/** The fixtures' head: features [N, k] -> MatMul with 'fc/w' [k, 5] -> LogSoftmax -> 'Identity' (output logp). */
+function logProbsHead(g: GraphDefBuilder, features: string, k: number, seed: number, scale: number): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const logits = g.node('fc', 'MatMul', [features, g.weight('fc/w', [k, 5], values(k * 5, seed, scale))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
+  return g.build({ logp: 'Identity:0' });
+}
+
 /**
  * Splitting, tiling, selection and the remaining elementwise ops on [N, 4, 6]: Split, SplitV (a -1
  * size), Unpack, Tile, BroadcastTo, ZerosLike / OnesLike, Greater / GreaterEqual / Less /
@@ -143,7 +162,7 @@ export function splitSelectGraph(): { modelJson: TfjsModelJson; weightData: Arra
   const i32 = { Tidx: attr.type('DT_INT32') };
   const x0 = g.placeholder('x', [-1, 4, 6]);
   const x = g.node('x/snap', 'Snapshot', [g.node('x/stop', 'StopGradient', [x0])]);
-  const rs = (name: string, input: string, shape: number[]) => g.node(name, 'Reshape', [input, g.int(`${name}/shape`, shape)], { Tshape: attr.type('DT_INT32') });
+  const rs = (name: string, input: string, shape: number[]) => reshapeNode(g, name, input, shape);
   const h = rs('h', g.node('h/mm', 'MatMul', [rs('h/in', x, [-1, 6]), g.weight('h/w', [6, 6], values(36, 51, 0.5))], { transpose_a: attr.b(false), transpose_b: attr.b(false) }), [-1, 4, 6]);
   g.node('sp', 'Split', [g.int('sp/axis', [2], []), h], { num_split: attr.i(2) }); // 2 x [N, 4, 3]
   g.node('sv', 'SplitV', [h, g.int('sv/sizes', [1, -1, 2]), g.int('sv/axis', [-1], [])], { num_split: attr.i(3), Tlen: attr.type('DT_INT32') }); // [N,4,1] [N,4,3] [N,4,2]
@@ -174,12 +193,9 @@ export function splitSelectGraph(): { modelJson: TfjsModelJson; weightData: Arra
   const bt = g.node('bt', 'BroadcastTo', [g.weight('bt/w', [1, 3], values(3, 54)), g.int('bt/shape', [4, 3])], { Tidx: attr.type('DT_INT32') }); // [4, 3]
   const ones = g.node('ones', 'AddV2', [g.node('zl', 'ZerosLike', [sel1]), g.node('ol', 'OnesLike', [sel1])]);
   const p3 = g.node('p3', 'AddV2', [g.node('p3/a', 'Mul', [sel1, ones]), g.node('p3/b', 'AddV2', [clip, bt])]);
-    const cat = g.node('cat', 'ConcatV2', [pr, ut, l1, em, sc, sg, p3, g.int('cat/axis', [-1], [])], { N: attr.i(7), ...i32 }); // [N, 4, 26]
-  const flat = g.node('flat', 'Reshape', [cat, g.int('flat/shape', [-1, 104])], { Tshape: attr.type('DT_INT32') });
-  const logits = g.node('fc', 'MatMul', [flat, g.weight('fc/w', [104, 5], values(520, 55, 0.2))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
-  const out = g.node('logsm', 'LogSoftmax', [logits]);
-  g.node('Identity', 'Identity', [out]);
-  return g.build({ logp: 'Identity:0' });
+  const cat = g.node('cat', 'ConcatV2', [pr, ut, l1, em, sc, sg, p3, g.int('cat/axis', [-1], [])], { N: attr.i(7), ...i32 }); // [N, 4, 26]
+  const flat = reshapeNode(g, 'flat', cat, [-1, 104]);
+  return logProbsHead(g, flat, 104, 55, 0.2);
 }
 
 /**
@@ -194,9 +210,7 @@ export function transposedConvGraph(batch: number): { modelJson: TfjsModelJson; 
   const r = g.node('relu', 'Relu', [g.node('up1/b', 'BiasAdd', [up1, g.weight('up1/bias', [4], values(4, 62))], { data_format: attr.s('NHWC') })]);
   const up2 = g.node('up2', 'Conv2DBackpropInput', [g.int('up2/sizes', [batch, 13, 17, 3]), g.weight('up2/w', [2, 3, 3, 4], values(72, 63, 0.5)), r], { ...nhwc, padding: attr.s('VALID') });
   const m = g.node('mean', 'Mean', [g.node('tanh', 'Tanh', [up2]), g.int('mean/axes', [1, 2])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') }); // [N, 3]
-  const logits = g.node('fc', 'MatMul', [m, g.weight('fc/w', [3, 5], values(15, 64, 0.8))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
-  g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
-  return g.build({ logp: 'Identity:0' });
+  return logProbsHead(g, m, 3, 64, 0.8);
 }
 
 /**
@@ -206,9 +220,7 @@ export function transposedConvGraph(batch: number): { modelJson: TfjsModelJson; 
 export function resizeGraph(kind: 'ResizeBilinear' | 'ResizeNearestNeighbor'): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
   const g = new GraphDefBuilder();
   const x = g.placeholder('x', [-1, 5, 7, 2]);
-  const c = g.node('c', 'Conv2D', [x, g.weight('c/w', [1, 1, 2, 3], values(6, 71, 0.8))], {
-    data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]), strides: attr.ints([1, 1, 1, 1]), padding: attr.s('VALID'),
-  });
+  const c = convValid(g, 'c', x, [1, 1, 2, 3], 71, 0.8);
   const modes: [string, boolean, boolean, number[]][] = [
     ['legacy', false, false, [8, 4]],
     ['ac', true, false, [9, 13]],
@@ -221,26 +233,20 @@ export function resizeGraph(kind: 'ResizeBilinear' | 'ResizeNearestNeighbor'): {
     return g.node(`${name}/mean`, 'Mean', [sq, g.int(`${name}/axes`, [1, 2])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') }); // [N, 3]
   });
   const cat = g.node('cat', 'ConcatV2', [...pooled, g.int('cat/axis', [1], [])], { N: attr.i(modes.length), Tidx: attr.type('DT_INT32') }); // [N, 12]
-  const logits = g.node('fc', 'MatMul', [cat, g.weight('fc/w', [12, 5], values(60, 72, 0.8))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
-  g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
-  return g.build({ logp: 'Identity:0' });
+  return logProbsHead(g, cat, 12, 72, 0.8);
 }
 
 /** MirrorPad REFLECT on a conv output (held NCHW) and SYMMETRIC on a rank-3 tensor, edges included. */
 export function mirrorPadGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
   const g = new GraphDefBuilder();
   const x = g.placeholder('x', [-1, 4, 5, 2]);
-  const c = g.node('c', 'Conv2D', [x, g.weight('c/w', [2, 2, 2, 3], values(24, 81, 0.6))], {
-    data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]), strides: attr.ints([1, 1, 1, 1]), padding: attr.s('VALID'),
-  }); // [N, 3, 4, 3]
+  const c = convValid(g, 'c', x, [2, 2, 2, 3], 81, 0.6); // [N, 3, 4, 3]
   const pads = (name: string, v: number[], rank: number) => g.int(name, v, [rank, 2]);
   const r = g.node('reflect', 'MirrorPad', [c, pads('reflect/p', [0, 0, 2, 1, 0, 3, 0, 0], 4)], { mode: attr.s('REFLECT'), Tpaddings: attr.type('DT_INT32') }); // [N, 6, 7, 3]
   const m = g.node('m', 'Mean', [g.node('sq', 'Square', [r]), g.int('m/axes', [1])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') }); // [N, 7, 3]
   const s = g.node('sym', 'MirrorPad', [m, pads('sym/p', [0, 0, 3, 7, 1, 0], 3)], { mode: attr.s('SYMMETRIC'), Tpaddings: attr.type('DT_INT32') }); // [N, 17, 4]
-  const flat = g.node('flat', 'Reshape', [s, g.int('flat/shape', [-1, 68])], { Tshape: attr.type('DT_INT32') });
-  const logits = g.node('fc', 'MatMul', [flat, g.weight('fc/w', [68, 5], values(340, 82, 0.3))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
-  g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
-  return g.build({ logp: 'Identity:0' });
+  const flat = reshapeNode(g, 'flat', s, [-1, 68]);
+  return logProbsHead(g, flat, 68, 82, 0.3);
 }
 
 /** Einsum as Keras MultiHeadAttention emits it: projection, scores, weighted values, output projection. */
@@ -249,14 +255,12 @@ export function einsumGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuff
   const x = g.placeholder('x', [-1, 4, 6]);
   const es = (name: string, eq: string, inputs: string[]) => g.node(name, 'Einsum', inputs, { equation: attr.s(eq), N: attr.i(inputs.length) });
   const p = es('proj', 'abc,cd->abd', [x, g.weight('wq', [6, 8], values(48, 91, 0.5))]); // [N, 4, 8]
-  const q = g.node('heads', 'Reshape', [p, g.int('heads/shape', [-1, 4, 2, 4])], { Tshape: attr.type('DT_INT32') });
+  const q = reshapeNode(g, 'heads', p, [-1, 4, 2, 4]);
   const att = g.node('att', 'Softmax', [es('scores', 'aecd,abcd->acbe', [q, q])]); // [N, 2, 4, 4]
   const ctxv = es('ctx', 'acbe,aecd->abcd', [att, q]); // [N, 4, 2, 4]
   const o = es('out', 'abcd,cde->abe', [ctxv, g.weight('wo', [2, 4, 6], values(48, 92, 0.5))]); // [N, 4, 6]
   const m = g.node('m', 'Mean', [o, g.int('m/axes', [1])], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
-  const logits = g.node('fc', 'MatMul', [m, g.weight('fc/w', [6, 5], values(30, 93, 0.8))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
-  g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
-  return g.build({ logp: 'Identity:0' });
+  return logProbsHead(g, m, 6, 93, 0.8);
 }
 
 /** Cumsum along a middle and the last axis, plain, exclusive and reversed. */
@@ -270,8 +274,6 @@ export function cumsumGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuff
   const b2 = cs('cs2', g.node('t', 'Tanh', [a]), 2, true, false);
   const c = cs('cs3', b2, 1, false, true);
   const d = cs('cs4', g.node('s', 'Sigmoid', [c]), 2, true, true);
-  const flat = g.node('flat', 'Reshape', [d, g.int('flat/shape', [-1, 24])], { Tshape: attr.type('DT_INT32') });
-  const logits = g.node('fc', 'MatMul', [flat, g.weight('fc/w', [24, 5], values(120, 112, 0.5))], { transpose_a: attr.b(false), transpose_b: attr.b(false) });
-  g.node('Identity', 'Identity', [g.node('logsm', 'LogSoftmax', [logits])]);
-  return g.build({ logp: 'Identity:0' });
+  const flat = reshapeNode(g, 'flat', d, [-1, 24]);
+  return logProbsHead(g, flat, 24, 112, 0.5);
 }

@@ -11,19 +11,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CpuBackend } from '@pockengine/backend-cpu';
-import { Program, compileTrainingGraph, readSafetensors, tensor, type Tensor } from '@pockengine/core';
+import { Program, compileTrainingGraph, readSafetensors, tensor } from '@pockengine/core';
 import { importOnnx } from '../../src/index.js';
-import { compare, type RefFile } from '../refs.js';
+import { compare, refOf } from '../refs.js';
 
 const [dir = '.', ...only] = process.argv.slice(2);
 const f64 = !!process.env.POCKENGINE_F64;
 const batchNorm = process.env.POCKENGINE_BN === 'train' ? 'train' : 'frozen';
-
-function refOf(tensors: Map<string, Tensor>): RefFile {
-  let gradMaxAbs = 0;
-  for (const [k, t] of tensors) if (k.startsWith('grad.')) for (const v of t.data as Float32Array) gradMaxAbs = Math.max(gradMaxAbs, Math.abs(v));
-  return { tensors, meta: {}, fp32: {}, gradMaxAbs, sparse: [], inputs: {} };
-}
 
 async function check(name: string): Promise<boolean> {
   const { tensors } = readSafetensors(new Uint8Array(readFileSync(join(dir, `${name}.ref.safetensors`))));

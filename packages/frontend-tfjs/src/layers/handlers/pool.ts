@@ -2,19 +2,23 @@
  * Pooling, padding, cropping and upsampling layers (tfjs-layers src/layers/pooling.ts,
  * padding.ts, convolutional.ts Cropping2D / UpSampling2D). Spatial layers run NCHW.
  */
-import { act, nchw, nhwc, physicalAxis, pool2d, resizeNchw, type Act } from '../../layout.js';
-import { tensor } from '@pockengine/core';
+import { act, gatherRows, nchw, nhwc, physicalAxis, pool2d, resizeNchw, type Act } from '../../layout.js';
 import type { LayerContext } from '../context.js';
 import type { LayerHandlerTable } from './types.js';
+
+/** A pooling layer's padding: 'same' or 'valid'. */
+function poolPadding(ctx: LayerContext): 'same' | 'valid' {
+  const padding = ctx.str('padding', 'valid');
+  if (padding !== 'same' && padding !== 'valid') ctx.unsupported(`padding '${padding}' is not supported`);
+  return padding as 'same' | 'valid';
+}
 
 function pool(kind: 'max' | 'avg') {
   return (ctx: LayerContext): Act[] => {
     ctx.requireChannelsLast();
     const size = ctx.ints('poolSize', 2);
     const strides = ctx.cfg('strides', null) === null ? size : ctx.ints('strides', size);
-    const padding = ctx.str('padding', 'valid');
-    if (padding !== 'same' && padding !== 'valid') ctx.unsupported(`padding '${padding}' is not supported`);
-    return [pool2d(ctx.b, ctx.input(), kind, size, strides, padding, ctx.where)];
+    return [pool2d(ctx.b, ctx.input(), kind, size, strides, poolPadding(ctx), ctx.where)];
   };
 }
 
@@ -32,8 +36,7 @@ function pool1d(kind: 'max' | 'avg') {
     const [n, t, c] = s as [number, number, number];
     const [size] = ctx.ints('poolSize', 2, 1) as [number];
     const [stride] = ctx.cfg('strides', null) === null ? [size] : (ctx.ints('strides', size, 1) as [number]);
-    const padding = ctx.str('padding', 'valid');
-    if (padding !== 'same' && padding !== 'valid') ctx.unsupported(`padding '${padding}' is not supported`);
+    const padding = poolPadding(ctx);
     const x4 = b.reshape(b.transpose(x, [0, 2, 1]), [n, c, 1, t]);
     const y = pool2d(b, act(x4, true), kind, [1, size], [1, stride], padding, ctx.where).v;
     const steps = b.shape(y)[3]!;
@@ -70,7 +73,7 @@ function CenterCrop(ctx: LayerContext): Act[] {
   let y = x;
   for (const [axis, idx] of [[2, rows(h, hOff, ch)], [3, rows(w, wOff, cw)]] as const) {
     if (idx.every((r, i) => r === i) && idx.length === b.shape(y)[axis]) continue;
-    y = b.op1('gather', [y, b.constant(tensor('int32', [idx.length], idx), `${ctx.name}/axis${axis}/rows`)], { axis });
+    y = gatherRows(b, y, axis, idx, `${ctx.name}/axis${axis}/rows`);
   }
   return [act(y, true)];
 }
