@@ -98,7 +98,7 @@ export async function runBenchmarks(opts: { quick?: boolean; threads?: number; f
   if (!relaxedSimdSupported()) (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
   const madd = relaxedSimdSupported();
   const single = createWasmEngine(madd);
-  const pool = threads > 1 ? await createThreadedEngine(threads, undefined, undefined, madd) : null;
+  const pool = threads > 1 ? await createThreadedEngine(threads, { madd }) : null;
   console.log(`GEMM micro-kernel: ${madd ? 'relaxed SIMD multiply-add' : 'f32x4 mul + add'}`);
   const n = opts.quick ? 5e6 : 2e7;
   const r = opts.quick ? 5 : 15;

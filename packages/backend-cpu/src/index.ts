@@ -20,6 +20,7 @@ export {
   type Engine as FastEngine,
   type FastKernelOptions,
   type FastKernelInfo,
+  type ThreadedEngineOptions,
   type FusedActivation,
   type SpawnWorker,
 } from './fast/index.js';

@@ -239,6 +239,7 @@ export {
   wasmThreadsSupported,
   type FastKernelInfo,
   type FastKernelOptions,
+  type ThreadedEngineOptions,
 } from './runtime.js';
 export { browserSpawner, type SpawnWorker, type WorkerLike } from './thread-pool.js';
 export { measureSimdPeak, type PeakResult } from './peak.js';

@@ -8,7 +8,7 @@
 import type { HeapAllocator } from '../tensor.js';
 import type { Engine } from './engine.js';
 import { JsEngine } from './js-engine.js';
-import { DEFAULT_SPIN_MS, ThreadPool, browserSpawner, type SpawnWorker } from './thread-pool.js';
+import { DEFAULT_SPIN_MS, ThreadPool, browserSpawner, type PoolOptions, type SpawnWorker } from './thread-pool.js';
 import { KERNEL_EXPORTS, MAX_PAGES, SHARED_MAX_PAGES, WasmEngine, kernelModuleBytes, type SplitTuning } from './wasm-engine.js';
 import { ModuleBuilder, V128, type Local } from './wasm-builder.js';
 
@@ -67,21 +67,25 @@ export function createWasmEngine(madd = relaxedSimdSupported()): WasmEngine {
   return new WasmEngine(memory, new WebAssembly.Instance(module, { env: { memory } }), null, undefined, madd);
 }
 
+/** Options of createThreadedEngine beyond the thread count. */
+export interface ThreadedEngineOptions extends PoolOptions {
+  /** Worker factory; default: node:worker_threads in Node, Web Workers (blob URLs) elsewhere. */
+  spawn?: SpawnWorker;
+  /** When a primitive is split across threads (tests use tiny thresholds to exercise the split paths). */
+  split?: SplitTuning;
+  /** GEMM on relaxed SIMD multiply-add (default: where the runtime has it). */
+  madd?: boolean;
+}
+
 /** A WASM engine on shared memory with `threads` threads (the caller plus threads - 1 workers). */
-export async function createThreadedEngine(
-  threads: number,
-  spawn?: SpawnWorker,
-  split?: SplitTuning,
-  madd = relaxedSimdSupported(),
-  spinMs = DEFAULT_SPIN_MS,
-): Promise<WasmEngine> {
+export async function createThreadedEngine(threads: number, opts: ThreadedEngineOptions = {}): Promise<WasmEngine> {
+  const { spawn, split, madd = relaxedSimdSupported(), ...pool } = opts;
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: SHARED_MAX_PAGES, shared: true });
   const module = await WebAssembly.compile(kernelModuleBytes(true, madd));
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const spawner = spawn ?? (isNode() ? await (await import('./worker-node.js')).nodeSpawner() : browserSpawner);
   const local = instance.exports as unknown as Record<string, (...args: number[]) => void>;
-  const pool = await ThreadPool.create(threads, spawner, module, memory, KERNEL_EXPORTS, local, spinMs);
-  return new WasmEngine(memory, instance, pool, split, madd);
+  return new WasmEngine(memory, instance, await ThreadPool.create(threads, spawner, module, memory, KERNEL_EXPORTS, local, pool), split, madd);
 }
 
 /** POCKENGINE_SPIN_MS in Node's environment (the default spin of initFastKernels), else the default. */
@@ -148,6 +152,12 @@ export interface FastKernelOptions {
    * fork. 0 sleeps at once (least CPU while idle).
    */
   spinMs?: number;
+  /**
+   * Milliseconds to wait for the workers to start before running on one thread (default 10 000).
+   * Under a virtual clock (headless Chromium's --virtual-time-budget) timers can fire long before
+   * that much real time has passed: pass more there.
+   */
+  startTimeoutMs?: number;
 }
 
 export interface FastKernelInfo {
@@ -188,7 +198,12 @@ export async function initFastKernels(opts: FastKernelOptions = {}): Promise<Fas
     if (threads > 1 && !wasmThreadsSupported()) singleThreadReason = 'no shared WebAssembly memory here (SharedArrayBuffer needs a cross-origin-isolated page in browsers)';
     else if (threads > 1) {
       try {
-        currentPool = await createThreadedEngine(threads, opts.spawnWorker, undefined, madd, opts.spinMs ?? envSpinMs());
+        currentPool = await createThreadedEngine(threads, {
+          spawn: opts.spawnWorker,
+          madd,
+          spinMs: opts.spinMs ?? envSpinMs(),
+          startTimeoutMs: opts.startTimeoutMs,
+        });
         current = currentPool;
       } catch (e) {
         // no workers here, or the shared memory's reservation failed: one thread still works

@@ -102,6 +102,16 @@ export const browserSpawner: SpawnWorker = (source) => {
 /** How long an idle thread spins before it sleeps (and the caller before it blocks on a join). */
 export const DEFAULT_SPIN_MS = 0.5;
 
+export interface PoolOptions {
+  /**
+   * How long a worker spins on its mailbox after a task before it sleeps (and the caller on the
+   * join before it blocks); 0 sleeps at once. Default DEFAULT_SPIN_MS.
+   */
+  spinMs?: number;
+  /** How long to wait for every worker to report ready before giving up (default 10 000 ms). */
+  startTimeoutMs?: number;
+}
+
 export class ThreadPool {
   private readonly control: Int32Array;
   private seq = 0;
@@ -120,8 +130,6 @@ export class ThreadPool {
   /**
    * Starts `size - 1` workers (the caller is the size-th thread) on `memory`, each with its own
    * instance of `module`, resolving once all are ready. `local` holds the caller's exports.
-   * `spinMs`: how long a worker spins on its mailbox after a task before it sleeps (and the
-   * caller on the join before it blocks); 0 sleeps at once.
    */
   static async create(
     size: number,
@@ -130,7 +138,7 @@ export class ThreadPool {
     memory: WebAssembly.Memory,
     names: readonly string[],
     local: Record<string, (...args: number[]) => void>,
-    spinMs = DEFAULT_SPIN_MS,
+    { spinMs = DEFAULT_SPIN_MS, startTimeoutMs = START_TIMEOUT_MS }: PoolOptions = {},
   ): Promise<ThreadPool> {
     const control = new SharedArrayBuffer(4 * (SLOT0 + SLOT * size));
     const workers: WorkerLike[] = [];
@@ -147,7 +155,7 @@ export class ThreadPool {
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`ThreadPool: workers not ready after ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new Error(`ThreadPool: workers not ready after ${startTimeoutMs} ms`)), startTimeoutMs);
     });
     try {
       await Promise.race([Promise.all(ready), timeout]);

@@ -24,7 +24,7 @@ export async function engines(): Promise<EngineCase[]> {
   if (wasmSimdSupported()) out.push({ name: 'wasm-simd', engine: createWasmEngine(false) });
   if (wasmSimdSupported() && relaxedSimdSupported()) out.push({ name: 'wasm-simd-madd', engine: createWasmEngine(true) });
   if (wasmSimdSupported() && wasmThreadsSupported())
-    out.push({ name: 'wasm-simd-threads', engine: await createThreadedEngine(3, undefined, { minMacsPerThread: 1, minElementsPerThread: 1 }) });
+    out.push({ name: 'wasm-simd-threads', engine: await createThreadedEngine(3, { split: { minMacsPerThread: 1, minElementsPerThread: 1 } }) });
   return out;
 }
 
