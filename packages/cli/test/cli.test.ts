@@ -84,13 +84,13 @@ describe.runIf(haveModels)('pockengine CLI', () => {
       buildModel({
         inputs: [['x', 1, [2, 3]]],
         outputs: [['z', 1, [2, 3]]],
-        nodes: [node('Shrink', ['x'], ['y'], {}, 'act'), node('Hardmax', ['y'], ['z'], {}, 'pick')],
+        nodes: [node('Det', ['x'], ['y'], {}, 'act'), node('NonMaxSuppression', ['y'], ['z'], {}, 'pick')],
       } as never),
     );
     expect(await main(['inspect', bad])).toBe(1);
     const text = printed.text();
-    expect(text).toContain('Shrink');
-    expect(text).toContain('Hardmax');
+    expect(text).toContain('Det');
+    expect(text).toContain('NonMaxSuppression');
   });
 
   it('inspect summarises a model', async () => {

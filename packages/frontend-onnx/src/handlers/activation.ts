@@ -63,6 +63,22 @@ export const activationHandlers: HandlerTable = {
     if (approximate !== 'none' && approximate !== 'tanh') return ctx.fail(`approximate='${approximate}' is not supported (none, tanh)`);
     return [ctx.b.op1('gelu', [ctx.value(0)], { approximate })];
   },
+  /** ThresholdedRelu: x where x > alpha (default 1), else 0. */
+  ThresholdedRelu: (ctx) => {
+    const b = ctx.b;
+    const x = floatX(ctx);
+    return [b.where(b.op1('greater', [x, b.scalarLike(ctx.float('alpha', 1), x)], {}), x, b.scalarLike(0, x))];
+  },
+  /** Shrink: x + bias where x < -lambd, x - bias where x > lambd, else 0. */
+  Shrink: (ctx) => {
+    const b = ctx.b;
+    const x = floatX(ctx);
+    const lambd = ctx.float('lambd', 0.5);
+    const bias = ctx.float('bias', 0);
+    const zero = b.scalarLike(0, x);
+    const above = b.where(b.op1('greater', [x, b.scalarLike(lambd, x)], {}), b.sub(x, b.scalarLike(bias, x)), zero);
+    return [b.where(b.op1('less', [x, b.scalarLike(-lambd, x)], {}), b.add(x, b.scalarLike(bias, x)), above)];
+  },
   LeakyRelu: (ctx) => [ctx.b.op1('leaky_relu', [ctx.value(0)], { alpha: ctx.float('alpha', 0.01) })],
   HardSigmoid: (ctx) => [ctx.b.op1('hard_sigmoid', [ctx.value(0)], { alpha: ctx.float('alpha', 0.2), beta: ctx.float('beta', 0.5) })],
   /** PRelu: y = x for x >= 0, slope * x otherwise (slope broadcasts, usually a per-channel param). */

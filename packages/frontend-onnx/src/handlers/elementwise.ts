@@ -42,6 +42,16 @@ function unary(op: UnaryOp): OnnxHandler {
   return (ctx) => [ctx.b.op1(op, [ctx.value(0)], {})];
 }
 
+/** A unary op composed of core ops on input 0 (their gradient rules make its gradient). */
+function composed(f: (b: NodeContext['b'], x: ValueId) => ValueId): OnnxHandler {
+  return (ctx) => [f(ctx.b, ctx.value(0))];
+}
+
+const exp = (b: NodeContext['b'], x: ValueId) => b.op1('exp', [x], {});
+const log = (b: NodeContext['b'], x: ValueId) => b.op1('log', [x], {});
+/** log(x + sqrt(x^2 + c)): asinh (c = 1, x >= 0) and acosh (c = -1). */
+const logHyp = (b: NodeContext['b'], x: ValueId, c: number) => log(b, b.add(x, b.op1('sqrt', [b.add(b.mul(x, x), b.scalarLike(c, x))], {})));
+
 export const elementwiseHandlers: HandlerTable = {
   Add: binary('add'),
   Sub: binary('sub'),
@@ -91,6 +101,24 @@ export const elementwiseHandlers: HandlerTable = {
   Sin: unary('sin'),
   Cos: unary('cos'),
   Erf: unary('erf'),
+  Tan: composed((b, x) => b.div(b.op1('sin', [x], {}), b.op1('cos', [x], {}))),
+  Sinh: composed((b, x) => b.mulScalar(b.sub(exp(b, x), exp(b, b.neg(x))), 0.5)),
+  Cosh: composed((b, x) => b.mulScalar(b.add(exp(b, x), exp(b, b.neg(x))), 0.5)),
+  // odd: -asinh(-x) for x < 0 keeps log's argument away from cancellation
+  Asinh: composed((b, x) => b.where(b.op1('less', [x, b.scalarLike(0, x)], {}), b.neg(logHyp(b, b.neg(x), 1)), logHyp(b, x, 1))),
+  Acosh: composed((b, x) => logHyp(b, x, -1)),
+  Atanh: composed((b, x) => b.mulScalar(log(b, b.div(b.add(b.scalarLike(1, x), x), b.sub(b.scalarLike(1, x), x))), 0.5)),
+  IsNaN: composed((b, x) => b.op1('logical_not', [b.op1('equal', [x, x], {})], {})),
+  IsInf: (ctx) => {
+    const b = ctx.b;
+    const x = ctx.value(0);
+    const at = (v: number) => b.op1('equal', [x, b.scalarLike(v, x)], {});
+    const pos = ctx.int('detect_positive', 1) === 1;
+    const neg = ctx.int('detect_negative', 1) === 1;
+    if (pos && neg) return [b.op1('logical_or', [at(Infinity), at(-Infinity)], {})];
+    if (pos || neg) return [at(pos ? Infinity : -Infinity)];
+    return [b.op1('logical_and', [at(Infinity), at(-Infinity)], {})]; // all false
+  },
   Cast: (ctx) => [ctx.b.cast(ctx.value(0), ctx.dtypeAttr('to'))],
   CastLike: (ctx) => [ctx.b.cast(ctx.value(0), ctx.type(1).dtype)],
   Identity: (ctx) => [ctx.sym(0)],

@@ -9,6 +9,7 @@ import { controlHandlers } from './control.js';
 import { convHandlers } from './conv.js';
 import { einsumHandlers } from './einsum.js';
 import { elementwiseHandlers } from './elementwise.js';
+import { indexingHandlers } from './indexing.js';
 import { matmulHandlers } from './matmul.js';
 import { normHandlers } from './norm.js';
 import { reduceHandlers } from './reduce.js';
@@ -29,6 +30,7 @@ const COMPUTE: HandlerTable = {
   ...einsumHandlers,
   ...controlHandlers,
   ...shapeHandlers,
+  ...indexingHandlers,
 };
 
 export const HANDLERS: Readonly<Record<string, OnnxHandler>> = {

@@ -1,5 +1,5 @@
 /** Reductions, CumSum, ArgMax, Softmax and LogSoftmax (https://onnx.ai/onnx/operators/). */
-import { cumsum, cumsumContributes, fmtShape, isFloat, size, type ValueId } from '@pockengine/core';
+import { cumsum, cumsumContributes, fmtShape, isFloat, oneHot, size, type ValueId } from '@pockengine/core';
 import { constScalar, isConst, makeConst, type ConstTensor } from '../const.js';
 import type { NodeContext, Sym } from '../context.js';
 import type { HandlerTable } from './types.js';
@@ -90,6 +90,34 @@ function CumSum(ctx: NodeContext): Sym[] {
   return [cumsum(b, ctx.value(0), axis, exclusive, reverse, ctx.name, ctx.where)];
 }
 
+/**
+ * log(sum(exp(x))) over axes, shifted by the (finite) maximum so exp cannot overflow; the shift
+ * carries no gradient (its contributions cancel exactly).
+ */
+function logSumExp(ctx: NodeContext, x: ValueId, axes: number[], keepdims: boolean): ValueId {
+  const b = ctx.b;
+  const m = b.op1('stop_gradient', [b.op1('reduce_max', [x], { axes, keepdims: true })], {});
+  const shift = b.where(b.op1('equal', [b.op1('abs', [m], {}), b.scalarLike(Infinity, m)], {}), b.scalarLike(0, m), m);
+  const lse = b.add(b.op1('log', [b.op1('reduce_sum', [b.op1('exp', [b.sub(x, shift)], {})], { axes, keepdims: true })], {}), shift);
+  return keepdims ? lse : b.reshape(lse, b.shape(x).filter((_, d) => !axes.some((a) => (a < 0 ? a + b.shape(x).length : a) === d)));
+}
+
+/**
+ * Hardmax: 1 at the first maximum along the axis, 0 elsewhere (no gradient). Opset 13 runs
+ * along one axis (default -1); before, the input is coerced to 2-D around axis (default 1).
+ */
+function Hardmax(ctx: NodeContext): Sym[] {
+  const b = ctx.b;
+  const x = ctx.value(0);
+  const s = b.shape(x);
+  const hard = (v: ValueId, axis: number) =>
+    oneHot(b, b.op1('argmax', [v], { axis, keepdims: false }), b.shape(v).at(axis)!, b.scalarLike(0, v), b.scalarLike(1, v), axis, ctx.where);
+  if (ctx.opset >= 13) return [hard(x, ctx.int('axis', -1))];
+  let axis = ctx.int('axis', 1);
+  if (axis < 0) axis += s.length;
+  return [b.reshape(hard(b.reshape(x, [size(s.slice(0, axis)), size(s.slice(axis))]), 1), s)];
+}
+
 export const reduceHandlers: HandlerTable = {
   ReduceSum: reduce((ctx, x, axes, keepdims) => ctx.b.op1('reduce_sum', [x], { axes, keepdims })),
   ReduceMean: reduce((ctx, x, axes, keepdims) => ctx.b.op1('reduce_mean', [x], { axes, keepdims })),
@@ -103,6 +131,15 @@ export const reduceHandlers: HandlerTable = {
     ctx.requireAttrValue('select_last_index', [0], 'only the first maximal index is supported');
     return [ctx.b.op1('argmax', [ctx.value(0)], { axis: ctx.int('axis', 0), keepdims: ctx.int('keepdims', 1) === 1 })];
   },
+  // the first minimum is the first maximum of -x
+  ArgMin: (ctx) => {
+    ctx.requireAttrValue('select_last_index', [0], 'only the first minimal index is supported');
+    return [ctx.b.op1('argmax', [ctx.b.neg(ctx.value(0))], { axis: ctx.int('axis', 0), keepdims: ctx.int('keepdims', 1) === 1 })];
+  },
+  ReduceL1: reduce((ctx, x, axes, keepdims) => ctx.b.op1('reduce_sum', [ctx.b.op1('abs', [x], {})], { axes, keepdims })),
+  ReduceLogSum: reduce((ctx, x, axes, keepdims) => ctx.b.op1('log', [ctx.b.op1('reduce_sum', [x], { axes, keepdims })], {})),
+  ReduceLogSumExp: reduce(logSumExp),
+  Hardmax,
   Softmax: softmax('softmax'),
   LogSoftmax: softmax('log_softmax'),
 };
