@@ -1,6 +1,6 @@
 /**
  * Index-driven ops (GatherElements, ScatterElements, GatherND, ScatterND, TopK, OneHot) and the
- * ops composed of core ops (Tan, Sinh, Cosh, Asinh, Acosh, Atanh, IsNaN, IsInf, ReduceL1,
+ * ops composed of core ops or mapped to new ones (Floor, Ceil, Round, Tan, Sinh, Cosh, Asinh, Acosh, Atanh, IsNaN, IsInf, ReduceL1,
  * ReduceLogSum, ReduceLogSumExp, ArgMin, Hardmax, ThresholdedRelu, Shrink): forward outputs
  * against onnxruntime-node running the same single-node model (computed indices, negative ones,
  * ties), parameter gradients against central differences (float64), and out-of-range indices
@@ -159,6 +159,11 @@ describe.skipIf(!ort)(`index-driven ops match onnxruntime${ort ? '' : ` (onnxrun
     await matchOrt(model('ArgMin', { x }, { axis: 0, keepdims: 0 }, 13), { x });
     await matchOrt(model('Hardmax', { x: ties }, {}, 13), { x: ties });
     await matchOrt(model('Hardmax', { x }, { axis: 1 }, 11), { x });
+  });
+
+  it('Floor, Ceil and Round (half to even) on computed tensors', async () => {
+    const x = f32([10], [-2.5, -1.5, -0.5, -0.2, 0.5, 1.5, 2.5, 2.7, -3.7, 4]);
+    for (const op of ['Floor', 'Ceil', 'Round']) await matchOrt(model(op, { x }, {}, 13), { x });
   });
 
   it('ThresholdedRelu and Shrink', async () => {

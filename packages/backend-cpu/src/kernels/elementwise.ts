@@ -90,6 +90,12 @@ function castKernel([x]: readonly CpuTensor[], [out]: readonly CpuTensor[]): voi
   }
 }
 
+/** Round half to even: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2 (Math.round rounds halves up). */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 export const elementwiseKernels = {
   add: binary((x, y) => x + y),
   sub: binary((x, y) => x - y),
@@ -135,6 +141,9 @@ export const elementwiseKernels = {
   neg: unary((x) => -x),
   abs: unary(Math.abs),
   sign: unary(Math.sign),
+  floor: unary(Math.floor),
+  ceil: unary(Math.ceil),
+  round: unary(roundHalfEven),
   exp: unary(Math.exp),
   log: unary(Math.log),
   sqrt: unary(Math.sqrt),

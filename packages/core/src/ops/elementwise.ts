@@ -39,6 +39,18 @@ function unary(name: string, dydx: (b: GraphBuilder, x: ValueId, y: ValueId) => 
   });
 }
 
+/** A piecewise-constant unary op (sign, floor, ceil, round): same type out, derivative zero almost everywhere. */
+function stepOp(name: string): OpDef<NoAttrs> {
+  return defineOp<NoAttrs>({
+    name,
+    arity: [1, 1],
+    infer: (inputs) => [{ dtype: inputs[0]!.dtype, shape: inputs[0]!.shape }],
+    vjp: () => [null],
+    cost: elementwiseCost(1),
+    elementwise: true,
+  });
+}
+
 function compare(name: string): OpDef<NoAttrs> {
   return defineOp<NoAttrs>({
     name,
@@ -91,7 +103,7 @@ export interface ElementwiseAttrs {
   add: NoAttrs; sub: NoAttrs; mul: NoAttrs; div: NoAttrs; pow: NoAttrs; maximum: NoAttrs; minimum: NoAttrs;
   equal: NoAttrs; less: NoAttrs; less_equal: NoAttrs; greater: NoAttrs; greater_equal: NoAttrs;
   logical_and: NoAttrs; logical_or: NoAttrs; logical_not: NoAttrs; where: NoAttrs;
-  neg: NoAttrs; abs: NoAttrs; sign: NoAttrs; exp: NoAttrs; log: NoAttrs; sqrt: NoAttrs; rsqrt: NoAttrs;
+  neg: NoAttrs; abs: NoAttrs; sign: NoAttrs; floor: NoAttrs; ceil: NoAttrs; round: NoAttrs; exp: NoAttrs; log: NoAttrs; sqrt: NoAttrs; rsqrt: NoAttrs;
   reciprocal: NoAttrs; sin: NoAttrs; cos: NoAttrs; erf: NoAttrs;
   cast: { to: DType };
   stop_gradient: NoAttrs;
@@ -187,15 +199,11 @@ export const elementwiseOps: { [K in keyof ElementwiseAttrs]: OpDef<ElementwiseA
     elementwise: true,
   }),
   abs: unary('abs', (b, x) => b.op1('sign', [x], {})),
-  sign: defineOp<NoAttrs>({
-    name: 'sign',
-    arity: [1, 1],
-    infer: (inputs) => [{ dtype: inputs[0]!.dtype, shape: inputs[0]!.shape }],
-    // derivative is zero almost everywhere
-    vjp: () => [null],
-    cost: elementwiseCost(1),
-    elementwise: true,
-  }),
+  sign: stepOp('sign'),
+  floor: stepOp('floor'),
+  ceil: stepOp('ceil'),
+  /** Round half to even (IEEE roundTiesToEven: numpy, ONNX Round, TF Round). */
+  round: stepOp('round'),
   exp: unary('exp', (_b, _x, y) => y, 4),
   log: unary('log', (b, x) => b.op1('reciprocal', [x], {}), 4),
   sqrt: unary('sqrt', (b, _x, y) => b.div(b.scalarLike(0.5, y), y), 2),

@@ -122,11 +122,11 @@ function unary<P extends PrimitiveName>(op: 'neg' | 'sin' | 'cos' | 'exp' | 'log
   return (ctx) => [ctx.imp.op(op, [ctx.input(0)], {})];
 }
 
-/** floor / ceil are the identity on integers; the IR has no float rounding op. */
-function rounding<P extends PrimitiveName>(name: string): JaxHandler<P> {
+/** floor / ceil: the IR op on floats, the identity on integers. */
+function rounding<P extends PrimitiveName>(op: 'floor' | 'ceil'): JaxHandler<P> {
   return (ctx) => {
     const d = ctx.outDtype();
-    if (d === 'float32' || d === 'float64') ctx.unsupported(`the IR has no ${name} op for floats`);
+    if (d === 'float32' || d === 'float64') return [ctx.imp.op(op, [ctx.input(0)], {})];
     return [ctx.input(0)];
   };
 }

@@ -8,7 +8,7 @@ import type { NodeContext } from '../context.js';
 import type { HandlerTable, OnnxHandler } from './types.js';
 
 type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'equal' | 'less' | 'less_equal' | 'greater' | 'greater_equal' | 'logical_and' | 'logical_or';
-type UnaryOp = 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'sqrt' | 'reciprocal' | 'sin' | 'cos' | 'erf' | 'logical_not';
+type UnaryOp = 'neg' | 'abs' | 'sign' | 'floor' | 'ceil' | 'round' | 'exp' | 'log' | 'sqrt' | 'reciprocal' | 'sin' | 'cos' | 'erf' | 'logical_not';
 
 /**
  * Both operands of a binary op as IR values of one dtype. ONNX already requires equal types; a
@@ -94,6 +94,10 @@ export const elementwiseHandlers: HandlerTable = {
   Neg: unary('neg'),
   Abs: unary('abs'),
   Sign: unary('sign'),
+  Floor: unary('floor'),
+  Ceil: unary('ceil'),
+  // half to even, as ONNX specifies
+  Round: unary('round'),
   Exp: unary('exp'),
   Log: unary('log'),
   Sqrt: unary('sqrt'),

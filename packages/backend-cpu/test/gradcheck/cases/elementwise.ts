@@ -32,6 +32,12 @@ const unaryCase = <K extends Unary>(label: string, low: number, high: number): G
   attrs: none,
 });
 
+/** Values at least 0.1 from every integer and half-integer (the jumps of floor, ceil and round). */
+const offGrid: InputSpec = {
+  shape: [2, 5],
+  values: [-2.3, -1.65, -0.8, -0.15, 0.2, 0.35, 0.9, 1.6, 2.2, 3.85],
+};
+
 /** Values in [-2, -0.3] U [0.3, 2]: away from 0 (abs, sign, reciprocal kinks and poles). */
 const awayFromZero: InputSpec = {
   shape: [2, 5],
@@ -74,6 +80,9 @@ export const elementwiseGrad: GradCases = {
   neg: [unaryCase('uniform', -2, 2)],
   abs: [{ label: 'away from 0', inputs: [awayFromZero], attrs: none }],
   sign: [{ label: 'away from 0 (zero gradient)', inputs: [awayFromZero], attrs: none }],
+  floor: [{ label: 'away from integers (zero gradient)', inputs: [offGrid], attrs: none }],
+  ceil: [{ label: 'away from integers (zero gradient)', inputs: [offGrid], attrs: none }],
+  round: [{ label: 'away from halves (zero gradient)', inputs: [offGrid], attrs: none }],
   exp: [unaryCase('uniform', -2, 2)],
   log: [unaryCase('positive', 0.2, 3)],
   sqrt: [unaryCase('positive', 0.2, 3)],
