@@ -62,6 +62,7 @@ const CASES: Case[] = [
   { name: 'sigmoid, silu, softplus, exact gelu, erf, erfc', fn: (x) => nn.sigmoid(x!.ref).add(nn.silu(x!.ref)).add(nn.softplus(x!.ref)).add(nn.gelu(x!.ref, { approximate: false })).add(lax.erf(x!.ref)).add(lax.erfc(x!)), args: () => [f([3, 4], 40)()], ops: ['sigmoid', 'silu', 'gelu', 'erf'] },
   { name: 'softmax, log softmax, logsumexp', fn: (x) => nn.softmax(x!.ref, -1).add(nn.logSoftmax(x!.ref, -1)).add(nn.logsumexp(x!, -1, { keepdims: true })), args: () => [f([3, 5], 41, 2)()], ops: ['softmax', 'log_softmax', 'stop_gradient'] },
   { name: 'cumsum (iota constants, bool where)', fn: (x) => np.cumsum(x!, 1), args: () => [f([2, 5], 42)()], ops: ['where'] },
+  { name: 'asin, atan', fn: (x) => np.arcsin(x!.ref).add(np.arctan(x!.ref).mul(2)), args: () => [f([3, 4], 46, 0.4)()], ops: ['asin', 'atan'] },
   { name: 'floor and ceil of floats', fn: (x) => np.floor(x!.ref).mul(2).add(np.ceil(x!)), args: () => [f([3, 4], 45, 3)()], ops: ['floor', 'ceil'] },
   { name: 'casts and integer arithmetic', fn: (x, i) => x!.mul(i!.mul(3).add(1).astype(np.float32)), args: () => [f([2, 3], 43)(), randInts([2, 3], 44, 7)], ops: ['cast'] },
 ];

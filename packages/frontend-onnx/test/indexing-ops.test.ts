@@ -1,6 +1,6 @@
 /**
  * Index-driven ops (GatherElements, ScatterElements, GatherND, ScatterND, TopK, OneHot) and the
- * ops composed of core ops or mapped to new ones (Floor, Ceil, Round, Tan, Sinh, Cosh, Asinh, Acosh, Atanh, IsNaN, IsInf, ReduceL1,
+ * ops composed of core ops or mapped to new ones (Floor, Ceil, Round, Asin, Acos, Atan, Tan, Sinh, Cosh, Asinh, Acosh, Atanh, IsNaN, IsInf, ReduceL1,
  * ReduceLogSum, ReduceLogSumExp, ArgMin, Hardmax, ThresholdedRelu, Shrink): forward outputs
  * against onnxruntime-node running the same single-node model (computed indices, negative ones,
  * ties), parameter gradients against central differences (float64), and out-of-range indices
@@ -139,7 +139,7 @@ describe.skipIf(!ort)(`index-driven ops match onnxruntime${ort ? '' : ` (onnxrun
     const big = f32([5], [1, 1.001, 1.5, 4, 1e4]);
     await matchOrt(model('Acosh', { x: big }, {}, 13), { x: big });
     const unit = f32([5], [-0.99, -0.5, 0, 0.3, 0.9]);
-    await matchOrt(model('Atanh', { x: unit }, {}, 13), { x: unit });
+    for (const op of ['Atanh', 'Asin', 'Acos', 'Atan']) await matchOrt(model(op, { x: unit }, {}, 13), { x: unit });
     const odd = f32([5], [NaN, Infinity, -Infinity, 0, -2]);
     await matchOrt(model('IsNaN', { x: odd }, {}, 13), { x: odd });
     for (const attrs of [{}, { detect_negative: 0 }, { detect_positive: 0 }]) await matchOrt(model('IsInf', { x: odd }, attrs, 13), { x: odd });

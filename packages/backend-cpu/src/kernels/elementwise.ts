@@ -151,6 +151,9 @@ export const elementwiseKernels = {
   reciprocal: unary((x) => 1 / x),
   sin: unary(Math.sin),
   cos: unary(Math.cos),
+  asin: unary(Math.asin),
+  acos: unary(Math.acos),
+  atan: unary(Math.atan),
   erf: unary(erf),
 
   cast: castKernel,

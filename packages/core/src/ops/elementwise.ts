@@ -104,7 +104,7 @@ export interface ElementwiseAttrs {
   equal: NoAttrs; less: NoAttrs; less_equal: NoAttrs; greater: NoAttrs; greater_equal: NoAttrs;
   logical_and: NoAttrs; logical_or: NoAttrs; logical_not: NoAttrs; where: NoAttrs;
   neg: NoAttrs; abs: NoAttrs; sign: NoAttrs; floor: NoAttrs; ceil: NoAttrs; round: NoAttrs; exp: NoAttrs; log: NoAttrs; sqrt: NoAttrs; rsqrt: NoAttrs;
-  reciprocal: NoAttrs; sin: NoAttrs; cos: NoAttrs; erf: NoAttrs;
+  reciprocal: NoAttrs; sin: NoAttrs; cos: NoAttrs; erf: NoAttrs; asin: NoAttrs; acos: NoAttrs; atan: NoAttrs;
   cast: { to: DType };
   stop_gradient: NoAttrs;
   in_range: InRangeAttrs;
@@ -211,6 +211,10 @@ export const elementwiseOps: { [K in keyof ElementwiseAttrs]: OpDef<ElementwiseA
   reciprocal: unary('reciprocal', (b, _x, y) => b.neg(b.mul(y, y)), 1),
   sin: unary('sin', (b, x) => b.op1('cos', [x], {}), 4),
   cos: unary('cos', (b, x) => b.neg(b.op1('sin', [x], {})), 4),
+  // d asin(x)/dx = 1 / sqrt(1 - x^2), d acos(x)/dx = -1 / sqrt(1 - x^2), d atan(x)/dx = 1 / (1 + x^2)
+  asin: unary('asin', (b, x) => b.op1('rsqrt', [b.sub(b.scalarLike(1, x), b.mul(x, x))], {}), 8),
+  acos: unary('acos', (b, x) => b.neg(b.op1('rsqrt', [b.sub(b.scalarLike(1, x), b.mul(x, x))], {})), 8),
+  atan: unary('atan', (b, x) => b.op1('reciprocal', [b.add(b.scalarLike(1, x), b.mul(x, x))], {}), 8),
   // d erf(x)/dx = 2/sqrt(pi) * exp(-x^2)
   erf: unary('erf', (b, x) => b.mulScalar(b.op1('exp', [b.neg(b.mul(x, x))], {}), 2 / Math.sqrt(Math.PI)), 8),
 

@@ -118,7 +118,7 @@ const reciprocal: JaxHandler<'reciprocal'> = (ctx) => {
   return [imp.op('reciprocal', [v], {})];
 };
 
-function unary<P extends PrimitiveName>(op: 'neg' | 'sin' | 'cos' | 'exp' | 'log' | 'erf' | 'sqrt'): JaxHandler<P> {
+function unary<P extends PrimitiveName>(op: 'neg' | 'sin' | 'cos' | 'asin' | 'atan' | 'exp' | 'log' | 'erf' | 'sqrt'): JaxHandler<P> {
   return (ctx) => [ctx.imp.op(op, [ctx.input(0)], {})];
 }
 
@@ -181,8 +181,8 @@ export const elementwiseHandlers = {
   },
   idiv: unsupported('the IR has no integer division op'),
   mod: unsupported('the IR has no modulo op'),
-  asin: unsupported('the IR has no asin op'),
-  atan: unsupported('the IR has no atan op'),
+  asin: unary('asin'),
+  atan: unary('atan'),
   bit_combine: unsupported('the IR has no bitwise ops'),
   bit_shift: unsupported('the IR has no bitwise ops'),
   bit_count: unsupported('the IR has no bitwise ops'),

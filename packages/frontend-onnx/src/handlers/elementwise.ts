@@ -8,7 +8,7 @@ import type { NodeContext } from '../context.js';
 import type { HandlerTable, OnnxHandler } from './types.js';
 
 type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'equal' | 'less' | 'less_equal' | 'greater' | 'greater_equal' | 'logical_and' | 'logical_or';
-type UnaryOp = 'neg' | 'abs' | 'sign' | 'floor' | 'ceil' | 'round' | 'exp' | 'log' | 'sqrt' | 'reciprocal' | 'sin' | 'cos' | 'erf' | 'logical_not';
+type UnaryOp = 'neg' | 'abs' | 'sign' | 'floor' | 'ceil' | 'round' | 'exp' | 'log' | 'sqrt' | 'reciprocal' | 'sin' | 'cos' | 'asin' | 'acos' | 'atan' | 'erf' | 'logical_not';
 
 /**
  * Both operands of a binary op as IR values of one dtype. ONNX already requires equal types; a
@@ -105,6 +105,9 @@ export const elementwiseHandlers: HandlerTable = {
   Sin: unary('sin'),
   Cos: unary('cos'),
   Erf: unary('erf'),
+  Asin: unary('asin'),
+  Acos: unary('acos'),
+  Atan: unary('atan'),
   Tan: composed((b, x) => b.div(b.op1('sin', [x], {}), b.op1('cos', [x], {}))),
   Sinh: composed((b, x) => b.mulScalar(b.sub(exp(b, x), exp(b, b.neg(x))), 0.5)),
   Cosh: composed((b, x) => b.mulScalar(b.add(exp(b, x), exp(b, b.neg(x))), 0.5)),

@@ -90,6 +90,9 @@ export const elementwiseGrad: GradCases = {
   reciprocal: [{ label: 'away from 0', inputs: [awayFromZero], attrs: none }],
   sin: [unaryCase('uniform', -3, 3)],
   cos: [unaryCase('uniform', -3, 3)],
+  asin: [unaryCase('inside (-1, 1)', -0.9, 0.9)],
+  acos: [unaryCase('inside (-1, 1)', -0.9, 0.9)],
+  atan: [unaryCase('uniform', -3, 3)],
   erf: [unaryCase('uniform', -2.5, 2.5)],
   // float64 -> float64: a float32 output could not be compared at float64 precision
   cast: [{ label: 'float64 -> float64', inputs: [{ shape: [2, 3] }], attrs: { to: 'float64' } }],
