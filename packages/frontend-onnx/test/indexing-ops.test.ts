@@ -1,7 +1,7 @@
 /**
  * Index-driven ops (GatherElements, ScatterElements, GatherND, ScatterND, TopK, OneHot) and the
  * ops composed of core ops or mapped to new ones (Floor, Ceil, Round, Asin, Acos, Atan, Tan, Sinh, Cosh, Asinh, Acosh, Atanh, IsNaN, IsInf, ReduceL1,
- * ReduceLogSum, ReduceLogSumExp, ArgMin, Hardmax, ThresholdedRelu, Shrink): forward outputs
+ * ReduceLogSum, ReduceLogSumExp, ArgMin, Hardmax, ThresholdedRelu, Shrink) and GridSample: forward outputs
  * against onnxruntime-node running the same single-node model (computed indices, negative ones,
  * ties), parameter gradients against central differences (float64), and out-of-range indices
  * failing with a located error.
@@ -166,6 +166,18 @@ describe.skipIf(!ort)(`index-driven ops match onnxruntime${ort ? '' : ` (onnxrun
     for (const op of ['Floor', 'Ceil', 'Round']) await matchOrt(model(op, { x }, {}, 13), { x });
   });
 
+  it('GridSample: bilinear and nearest, zeros / border / reflection padding, align_corners, grids past the edges', async () => {
+    const x = f32([2, 3, 4, 5], values(120, 19));
+    const grid = f32([2, 3, 4, 2], values(48, 20, -1.4, 1.4));
+    for (const mode of ['bilinear', 'nearest'])
+      for (const padding_mode of ['zeros', 'border', 'reflection'])
+        for (const align_corners of [0, 1]) await matchOrt(model('GridSample', { x, grid }, { mode, padding_mode, align_corners }, 16), { x, grid });
+    // opset 20 names the mode 'linear'
+    const g1 = f32([1, 2, 2, 2], [0.1, 0.2, -1, 1, 0.99, -0.5, 0.3, 0.3]);
+    const x1 = f32([1, 1, 3, 3], values(9, 21));
+    await matchOrt(model('GridSample', { x: x1, grid: g1 }, { mode: 'linear' }, 20), { x: x1, grid: g1 });
+  });
+
   it('ThresholdedRelu and Shrink', async () => {
     const x = f32([8], [-3, -0.6, -0.5, -0.1, 0.2, 0.5, 1, 2.5]);
     await matchOrt(model('ThresholdedRelu', { x }, {}, 13), { x });
@@ -207,6 +219,14 @@ describe('gradients of the index-driven ops against central differences (float64
   it('TopK values and ReduceLogSumExp', async () => {
     await gradCheck(throughOp('TopK', [3, 4], [['k', i64([1], [2])]], {}, 11, 'idx'), x, target(6));
     await gradCheck(throughOp('ReduceLogSumExp', [3, 4], [], { axes: [1] }, 13), x, target(3));
+  });
+
+  it('GridSample (bilinear): the gradients of the image and of the grid', async () => {
+    const xg = tensor('float64', [1, 2, 3, 4], values(24, 22));
+    for (const [padding_mode, align_corners] of [['zeros', 0], ['border', 1], ['reflection', 0]] as [string, number][]) {
+      const spec = throughOp('GridSample', [1, 2, 3, 4], [['g', f32([1, 2, 3, 2], values(12, 23, -1.3, 1.3))]], { padding_mode, align_corners }, 16);
+      await gradCheck(spec, xg, target(12));
+    }
   });
 
   it('Tan, Sinh, Asinh, Atanh, Shrink', async () => {

@@ -9,6 +9,7 @@ import { controlHandlers } from './control.js';
 import { convHandlers } from './conv.js';
 import { einsumHandlers } from './einsum.js';
 import { elementwiseHandlers } from './elementwise.js';
+import { gridSampleHandlers } from './grid-sample.js';
 import { indexingHandlers } from './indexing.js';
 import { matmulHandlers } from './matmul.js';
 import { normHandlers } from './norm.js';
@@ -31,6 +32,7 @@ const COMPUTE: HandlerTable = {
   ...controlHandlers,
   ...shapeHandlers,
   ...indexingHandlers,
+  ...gridSampleHandlers,
 };
 
 export const HANDLERS: Readonly<Record<string, OnnxHandler>> = {
