@@ -5,7 +5,8 @@
  * bidirectional, two layers, batch-first and not, Y and Y_h read-outs) and ConvTranspose (2-D with
  * stride, padding, output padding, groups, dilation; 1-D) and Resize / Upsample (nearest by a factor,
  * bilinear with and without align_corners, bicubic; opsets 9, 10 and 13) and Einsum (attention
- * products, a bilinear form), and LocalResponseNorm (an If on a shape check, a 3-D AveragePool).
+ * products, a bilinear form), and LocalResponseNorm (an If on a shape check, a 3-D AveragePool), and
+ * index-driven idioms (grid_sample, topk, one_hot, argmin lookups, gather, scatter_add, logsumexp).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,8 @@ interface Fixture {
 
 const FIXTURES: Fixture[] = [
   { name: 'tiny_cnn.eval', mustCompare: 'all' },
+  // GridSample, TopK, OneHot, ArgMin + Gather, GatherElements, ScatterElements (add), ReduceLogSumExp, Floor, Atan
+  { name: 'tiny_indexing.op16', mustCompare: 'all' },
   { name: 'tiny_decoder.eval', mustCompare: 'all' },
   { name: 'tiny_upsampler.eval', mustCompare: 'all' },
   { name: 'tiny_lrn.eval', mustCompare: 'all' },
