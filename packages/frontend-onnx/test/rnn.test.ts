@@ -1,6 +1,7 @@
 /**
  * RNN / GRU / LSTM attributes PyTorch's exporter never sets (layout 1, peepholes, clip, reverse,
- * GRU's linear_before_reset 0, initial states, other activations), on hand-built models in float64
+ * GRU's linear_before_reset 0, initial states, other activations, sequence_lens constant or
+ * computed, with the reverse direction starting at each sequence's end), on hand-built models in float64
  * against a direct transcription of the ONNX operator definitions; and the clear errors for what
  * is not supported. PyTorch's own exports are checked in exporters.test.ts.
  */
@@ -9,6 +10,7 @@ import { PockError, Program, tensor, type Tensor } from '@pockengine/core';
 import { describe, expect, it } from 'vitest';
 import { importOnnx } from '../src/index.js';
 import { buildModel, node, type AttrValue } from './build.js';
+import { gradCheck, oneNode } from './handler-helpers.js';
 
 type Kind = 'RNN' | 'GRU' | 'LSTM';
 const GATES: Record<Kind, number> = { RNN: 1, GRU: 3, LSTM: 4 };
@@ -35,6 +37,9 @@ interface Spec {
   clip?: number;
   lbr?: 0 | 1;
   acts?: [string, number?, number?][];
+  /** sequence_lens: a constant initializer, or with lensInput a graph input (computed). */
+  lens?: number[];
+  lensInput?: boolean;
 }
 
 /** Deterministic values in [-scale, scale). */
@@ -70,8 +75,10 @@ function reference(s: Spec, x: number[], W: number[], R: number[], Bv: number[] 
       let h = Array.from({ length: H }, (_, j) => (h0 ? h0[(d * B + bi) * H + j]! : 0));
       let c = Array.from({ length: H }, (_, j) => (c0 ? c0[(d * B + bi) * H + j]! : 0));
       const reverse = d === 1 || s.reverse;
-      for (let step = 0; step < T; step++) {
-        const t = reverse ? T - 1 - step : step;
+      // a sequence of length L runs its steps 0..L-1 (backwards from L-1 in reverse); Y is 0 past L
+      const L = s.lens?.[bi] ?? T;
+      for (let step = 0; step < L; step++) {
+        const t = reverse ? L - 1 - step : step;
         const xt = (k: number) => x[(t * B + bi) * I + k]!;
         const xw = (gate: number, j: number) => { let v = 0; for (let k = 0; k < I; k++) v += xt(k) * w(gate, j, k); return v; };
         const hr = (gate: number, j: number, hv: number[]) => { let v = 0; for (let k = 0; k < H; k++) v += hv[k]! * r(gate, j, k); return v; };
@@ -147,17 +154,20 @@ async function check(s: Spec): Promise<void> {
   if (h0) inits.push(['h0', layout ? f32([B, dirs, H], swap01(h0, dirs, B, H)) : f32([dirs, B, H], h0)]);
   if (c0) inits.push(['c0', layout ? f32([B, dirs, H], swap01(c0, dirs, B, H)) : f32([dirs, B, H], c0)]);
   if (P) inits.push(['P', f32([dirs, 3 * H], P)]);
-  const inputs = ['x', 'W', 'R', Bv ? 'B' : '', '', h0 ? 'h0' : '', c0 ? 'c0' : '', P ? 'P' : ''];
+  if (s.lens && !s.lensInput) inits.push(['lens', tensor('int32', [B], s.lens)]);
+  const inputs = ['x', 'W', 'R', Bv ? 'B' : '', s.lens ? 'lens' : '', h0 ? 'h0' : '', c0 ? 'c0' : '', P ? 'P' : ''];
   while (inputs.at(-1) === '') inputs.pop();
   const model = buildModel({
     nodes: [node(kind, inputs, outs, attrs, 'rnn')],
-    inputs: [['x', 'float32', layout ? [B, T, I] : [T, B, I]]],
+    inputs: [['x', 'float32', layout ? [B, T, I] : [T, B, I]], ...(s.lensInput ? [['lens', 'int32', [B]] as ['lens', 'int32', number[]]] : [])],
     outputs: outs,
     initializers: inits,
   });
   const m = importOnnx(model, { floatType: 'float64' });
   const p = Program.create(m.graph, new CpuBackend());
-  const got = await p.step({ x: tensor('float64', layout ? [B, T, I] : [T, B, I], layout ? swap01(x, T, B, I) : x) });
+  const feeds: Record<string, Tensor> = { x: tensor('float64', layout ? [B, T, I] : [T, B, I], layout ? swap01(x, T, B, I) : x) };
+  if (s.lensInput) feeds.lens = tensor('int32', [B], s.lens!);
+  const got = await p.step(feeds);
   p.dispose();
   const want = reference(s, x, W, R, Bv, h0, c0, P);
   expectClose(got.Y!, layout ? reorderY(Array.from(want.Y), T, dirs, B, H) : Array.from(want.Y));
@@ -187,6 +197,23 @@ describe('recurrent ops against the ONNX definitions (float64)', () => {
     check({ kind: 'GRU', T: 3, B: 2, I: 3, H: 4, dirs: 2, lbr: 1, bias: true, layout: 1, initial: true, acts: [['HardSigmoid', 0.3, 0.6], ['Tanh'], ['Sigmoid'], ['Relu']] }));
   it('LSTM: layout 1 with initial states, reverse', () => check({ kind: 'LSTM', T: 3, B: 3, I: 2, H: 2, dirs: 1, layout: 1, initial: true, reverse: true, bias: true }));
   it('RNN: bidirectional with bias and clip', () => check({ kind: 'RNN', T: 4, B: 2, I: 3, H: 3, dirs: 2, bias: true, clip: 0.5, initial: true }));
+  it('LSTM: bidirectional with computed sequence_lens (one empty sequence), initial states', () =>
+    check({ kind: 'LSTM', T: 4, B: 3, I: 2, H: 3, dirs: 2, bias: true, initial: true, lens: [2, 4, 0], lensInput: true }));
+  it('GRU: reverse with constant sequence_lens, layout 1', () => check({ kind: 'GRU', T: 5, B: 2, I: 3, H: 2, dirs: 1, reverse: true, layout: 1, lbr: 1, bias: true, lens: [3, 1] }));
+  it('RNN: forward with computed sequence_lens', () => check({ kind: 'RNN', T: 3, B: 2, I: 2, H: 4, dirs: 1, initial: true, lens: [1, 3], lensInput: true }));
+});
+
+describe('masked recurrence: gradients against central differences (float64)', () => {
+  it('bidirectional LSTM with sequence_lens [2, 3, 1]: W, R and B', async () => {
+    const f32 = (shape: number[], v: number[]) => tensor('float32', shape, v);
+    const spec = oneNode('LSTM', [3, 3, 2], [
+      ['W', f32([2, 8, 2], vals(32, 11))],
+      ['R', f32([2, 8, 2], vals(32, 12))],
+      ['B', f32([2, 16], vals(32, 13, 0.3))],
+      ['lens', tensor('int32', [3], [2, 3, 1])],
+    ], { hidden_size: 2, direction: 'bidirectional' });
+    await gradCheck(spec, tensor('float64', [3, 3, 2], vals(18, 14, 1)), vals(3 * 2 * 3 * 2, 15, 1));
+  });
 });
 
 describe('recurrent ops: what is not supported fails at the node, saying why', () => {
@@ -209,8 +236,7 @@ describe('recurrent ops: what is not supported fails at the node, saying why', (
     expect((err as PockError).message).toMatch(/encoder\/lstm/);
     expect((err as PockError).message).toMatch(/rnn\.onnx/);
   };
-  it('padded sequences (sequence_lens shorter than the sequence)', () =>
-    fails(base({}, ['', 'lens'], [['lens', tensor('int32', [1], [2])]]), /sequence_lens \[2\].*shorter than 3.*not supported/));
+  it('sequence_lens longer than the sequence', () => fails(base({}, ['', 'lens'], [['lens', tensor('int32', [1], [4])]]), /sequence_lens \[4\] must lie in \[0, 3\]/));
   it('an activation outside the supported list', () => fails(base({ activations: { strings: ['Sigmoid', 'Softsign', 'Tanh'] } }), /activation 'Softsign' is not supported/));
   it('coupled input and forget gates', () => fails(base({ input_forget: 1 }), /input_forget=1/));
   it('full-length constant sequence_lens is accepted', () => {

@@ -57,6 +57,12 @@ export interface RecurrentSpec {
   cellAct?: Act;
   /** Gate pre-activations are clipped to [-clip, clip] (ONNX clip). */
   clip?: number;
+  /**
+   * Bool [T, B]: where false, step t leaves batch element b's states (h, and c) as they were, and
+   * its output hs[t] is that carried state (Keras masking; ONNX sequence_lens zeroes those outputs
+   * itself). Steps are taken in the same order either way.
+   */
+  mask?: ValueId;
 }
 
 export interface RecurrentResult {
@@ -125,9 +131,11 @@ export function unrollRecurrent(b: GraphBuilder, s: RecurrentSpec): RecurrentRes
   const rh = gru ? weightBlock(s.r, 'h') : undefined;
   const rzr = gru && !resetAfter ? [weightBlock(s.r, 'z'), weightBlock(s.r, 'r')] : undefined;
   const hs: ValueId[] = new Array(T);
+  const masks = s.mask ? split(b.reshape(s.mask, [T, B, 1]), 0, new Array<number>(T).fill(1)).map((m) => b.reshape(m, [B, 1])) : undefined;
   for (let step = 0; step < T; step++) {
     const t = s.reverse ? T - 1 - step : step;
     const xt = steps[t]!; // [B, G H]
+    const [hPrev, cPrev] = [h, c];
     if (s.kind === 'rnn') h = s.candidateAct(pre(b.add(xt, project(h, s.r))));
     else if (s.kind === 'lstm') {
       const g = gatesOf(b.add(xt, project(h, s.r)));
@@ -157,6 +165,10 @@ export function unrollRecurrent(b: GraphBuilder, s: RecurrentSpec): RecurrentRes
       }
       // (1 - z) * cand + z * h = cand + z * (h - cand)
       h = b.add(cand, b.mul(z, b.sub(h, cand)));
+    }
+    if (masks) {
+      h = b.where(masks[t]!, h, hPrev);
+      if (c !== undefined) c = b.where(masks[t]!, c, cPrev!);
     }
     hs[t] = h;
   }

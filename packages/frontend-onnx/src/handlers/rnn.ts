@@ -6,13 +6,15 @@
  *
  * Supported: directions forward / reverse / bidirectional, layout 0 and 1, optional bias,
  * initial states and peepholes, clip, GRU's linear_before_reset 0 and 1, the activations Sigmoid,
- * Tanh, Relu, HardSigmoid, LeakyRelu and Affine (activation_alpha / activation_beta). sequence_lens
- * must be constant and equal to the sequence length (padding is not masked): anything else fails
- * at the node with the reason.
+ * Tanh, Relu, HardSigmoid, LeakyRelu and Affine (activation_alpha / activation_beta), and
+ * sequence_lens, constant or computed: steps past a sequence's length leave its states unchanged
+ * (core's masked recurrence) and read 0 in Y; the reverse direction runs each sequence backwards
+ * from its own last step (a per-sequence time reversal by gather, as ReverseSequence), so Y_h / Y_c
+ * are the states after each sequence's last valid step. Anything else fails at the node with the reason.
  */
 import { constInts } from '../const.js';
 import type { NodeContext } from '../context.js';
-import { unrollRecurrent, type GraphBuilder, type RecurrentResult, type ValueId } from '@pockengine/core';
+import { gatherElements, tensor, unrollRecurrent, type GraphBuilder, type RecurrentResult, type ValueId } from '@pockengine/core';
 import type { HandlerTable } from './types.js';
 
 type Kind = 'RNN' | 'GRU' | 'LSTM';
@@ -37,6 +39,25 @@ interface Setup {
   clip: number | undefined;
   /** 1: X, Y, initial and final states are batch-major. */
   layout: number;
+  /** With sequence_lens shorter than T: which steps are valid, and the per-sequence time reversal. */
+  seq?: Sequences;
+}
+
+interface Sequences {
+  /** Bool [T, B]: step t < length of sequence b. */
+  valid: ValueId;
+  /** v [T, B, K] with each sequence's valid steps reversed in place (padding steps stay). */
+  reverse: (v: ValueId) => ValueId;
+}
+
+/** The masks of sequence_lens ([B], int32 or int64; constant or computed). */
+function sequences(b: GraphBuilder, lens: ValueId, T: number, B: number): Sequences {
+  const len = b.reshape(b.cast(lens, 'int64'), [1, B]);
+  const t = b.constant(tensor('int64', [T, 1], Array.from({ length: T }, (_, i) => i)));
+  const valid = b.op1('less', [t, len], {});
+  // step t of sequence b reads step len_b - 1 - t while t < len_b
+  const rev = b.reshape(b.where(valid, b.sub(b.sub(len, b.scalar(1, 'int64')), t), b.expand(t, [T, B])), [T, B, 1]);
+  return { valid, reverse: (v) => gatherElements(b, v, b.expand(rev, b.shape(v)), 0) };
 }
 
 /** Rows [from, from + n) of axis `axis` of v. */
@@ -107,9 +128,12 @@ function direction(ctx: NodeContext, s: Setup, d: number, acts: Act[]): Recurren
     const v = ctx.value(i, what);
     return dir(b, s.layout === 1 ? b.transpose(v, [1, 0, 2]) : v, d);
   };
-  return unrollRecurrent(b, {
+  const reverse = d === 1 || ctx.string('direction', 'forward') === 'reverse';
+  // with sequence lengths, the reverse direction runs forward over each sequence reversed in place
+  const flip = reverse && s.seq !== undefined;
+  const run = unrollRecurrent(b, {
     kind: kind === 'RNN' ? 'rnn' : kind === 'GRU' ? 'gru' : 'lstm',
-    x: s.x,
+    x: flip ? s.seq!.reverse(s.x) : s.x,
     hidden: H,
     w: dir(b, ctx.value(1, 'W'), d),
     r: dir(b, ctx.value(2, 'R'), d),
@@ -120,13 +144,24 @@ function direction(ctx: NodeContext, s: Setup, d: number, acts: Act[]): Recurren
     h0: initial(5, 'initial_h'),
     c0: kind === 'LSTM' ? initial(6, 'initial_c') : undefined,
     peepholes: kind === 'LSTM' && ctx.has(7) ? dir(b, ctx.value(7, 'P'), d) : undefined,
-    reverse: d === 1 || ctx.string('direction', 'forward') === 'reverse',
+    reverse: reverse && !flip,
     resetAfter: kind === 'GRU' && ctx.int('linear_before_reset', 0) === 1,
     gateAct: acts[0]!,
     candidateAct: kind === 'RNN' ? acts[0]! : acts[1]!,
     cellAct: kind === 'LSTM' ? acts[2]! : undefined,
     clip: s.clip,
+    mask: s.seq?.valid,
   });
+  if (!s.seq) return run;
+  // Y: back in time order, 0 past each sequence's end
+  let hs = run.hs;
+  if (flip) {
+    const back = s.seq.reverse(b.op1('concat', hs.map((h) => b.reshape(h, [1, s.B, H])), { axis: 0 }));
+    hs = hs.length === 1 ? [b.reshape(back, [s.B, H])] : b.op('split', [back], { axis: 0, sizes: hs.map(() => 1) }).map((h) => b.reshape(h, [s.B, H]));
+  }
+  const steps = s.T === 1 ? [s.seq.valid] : b.op('split', [s.seq.valid], { axis: 0, sizes: hs.map(() => 1) });
+  const zero = b.scalarLike(0, hs[0]!);
+  return { ...run, hs: hs.map((h, t) => b.where(b.reshape(steps[t]!, [s.B, 1]), h, zero)) };
 }
 
 function recurrent(kind: Kind) {
@@ -148,15 +183,17 @@ function recurrent(kind: Kind) {
     const H = ctx.int('hidden_size') ?? ws[1]! / G;
     if (ws.length !== 3 || ws[0] !== dirs || ws[1] !== G * H || ws[2] !== xs[2])
       ctx.fail(`W has shape [${ws}], expected [${dirs}, ${G * H}, ${xs[2]}] (directions, ${G} gates x hidden_size ${H}, input size)`, 'shape');
+    let seq: Sequences | undefined;
     if (ctx.has(4)) {
+      if (ctx.shape(4).join() !== String(B)) ctx.fail(`sequence_lens has shape [${ctx.shape(4)}], expected [${B}]`, 'shape');
       const lens = ctx.maybeConst(4);
-      if (!lens) ctx.fail('sequence_lens is computed at run time; only full-length sequences are supported (omit sequence_lens, or make it a constant equal to the sequence length)', 'import');
-      const v = constInts(lens);
-      if (v.some((n) => n !== T)) ctx.fail(`sequence_lens [${v}] has sequences shorter than ${T}; padded sequences are not supported (their padding is not masked)`, 'import');
+      if (lens && constInts(lens).some((n) => n < 0 || n > T)) ctx.fail(`sequence_lens [${constInts(lens)}] must lie in [0, ${T}]`, 'shape');
+      // constant full-length sequences need no masks
+      if (!lens || constInts(lens).some((n) => n !== T)) seq = sequences(b, ctx.value(4, 'sequence_lens'), T, B);
     }
     const clip = ctx.float('clip');
     const acts = activations(ctx, kind, dirs);
-    const setup: Setup = { b, kind, T, B, H, dirs, x, clip, layout };
+    const setup: Setup = { b, kind, T, B, H, dirs, x, clip, layout, seq };
     const runs = Array.from({ length: dirs }, (_, d) => direction(ctx, setup, d, acts[d]!));
     // Y: [T, dirs, B, H] (layout 1: [B, T, dirs, H]); Y_h, Y_c: [dirs, B, H] (layout 1: [B, dirs, H])
     const last = (v: (r: (typeof runs)[number]) => ValueId): ValueId => {
