@@ -73,6 +73,8 @@ export interface ImportState {
   decodeTensor(t: OnnxTensor, where: ErrorLocation): Tensor;
   /** Runs a subgraph's nodes inline (an If branch picked at import time); its outputs. */
   inlineGraph(graph: OnnxGraph, prefix: string): Sym[];
+  /** A trainable param made by a handler (a dequantized weight), listed with the initializer params. */
+  addParam(name: string, data: Tensor): ValueId;
 }
 
 export class NodeContext {

@@ -32,13 +32,20 @@ export function exportOnnx(original: Uint8Array, updated: ReadonlyMap<string, Te
   // weights the importer untied from a deduplicated initializer: exported as initializers of
   // their own, their Identity node removed
   const untied = untiedCopies(model.graph.nodes, inits);
-  const unknown = [...updated.keys()].filter((k) => !inits.has(k) && !untied.has(k));
+  const dequantized = dequantizedWeights(model.graph.nodes, inits, opts.file);
+  const unknown = [...updated.keys()].filter((k) => !inits.has(k) && !untied.has(k) && !dequantized.has(k));
   if (unknown.length)
     throw new PockError('input', `no initializer named ${unknown.map((u) => `'${u}'`).join(', ')} in the model; only initializers (params, buffers) can be exported`, { file: opts.file });
   const replacements = new Map<string, Uint8Array>();
   const added: Uint8Array[] = [];
   const dropped = new Set<string>();
   for (const [name, t] of updated) {
+    const dq = dequantized.get(name);
+    if (dq) {
+      // a trained dequantized weight goes back into its quantized initializer
+      replacements.set(dq.init.name, encodeTensor(tensorToProto(dq.init.name, requantize(name, t, dq, opts.file))));
+      continue;
+    }
     const bytes = encodeTensor(tensorToProto(name, checked(name, t, inits.get(name) ?? untied.get(name)!, opts.file)));
     if (inits.has(name)) replacements.set(name, bytes);
     else {
@@ -67,6 +74,69 @@ function untiedCopies(nodes: readonly OnnxNode[], inits: ReadonlyMap<string, Onn
     if (n.opType === 'Identity' && n.outputs[0] && src && (src.dataType === 1 || src.dataType === 11)) out.set(n.outputs[0], src);
   }
   return out;
+}
+
+interface Dequantized {
+  /** The quantized initializer DequantizeLinear reads. */
+  init: OnnxTensor;
+  scale: readonly number[];
+  zero: readonly number[];
+  /** Elements per channel step (1 for per-tensor parameters). */
+  stride: number;
+}
+
+/**
+ * Integer initializers read through DequantizeLinear, by the DQ's output name: the weights the
+ * importer turns into float params (handlers/quantize.ts), with their scale and zero point
+ * (initializers or Constant nodes).
+ */
+function dequantizedWeights(nodes: readonly OnnxNode[], inits: ReadonlyMap<string, OnnxTensor>, file?: string): Map<string, Dequantized> {
+  const consts = new Map<string, OnnxTensor>();
+  for (const n of nodes) {
+    const value = n.opType === 'Constant' ? n.attributes.find((a) => a.name === 'value')?.t : undefined;
+    if (value && n.outputs[0]) consts.set(n.outputs[0], value);
+  }
+  const data = (name: string | undefined): number[] | undefined => {
+    const t = name ? (inits.get(name) ?? consts.get(name)) : undefined;
+    return t ? Array.from(tensorFromProto(t, { file }).data as ArrayLike<number | bigint>, Number) : undefined;
+  };
+  const out = new Map<string, Dequantized>();
+  for (const n of nodes) {
+    const init = inits.get(n.inputs[0] ?? '');
+    if (n.opType !== 'DequantizeLinear' || !n.outputs[0] || !init || ![2, 3, 6].includes(init.dataType)) continue;
+    const scale = data(n.inputs[1]);
+    if (!scale) continue;
+    const zero = data(n.inputs[2]) ?? new Array<number>(scale.length).fill(0);
+    let stride = 1;
+    if (scale.length > 1) {
+      const rank = init.dims.length;
+      const raw = n.attributes.find((a) => a.name === 'axis')?.i;
+      const axis = raw === undefined ? 1 : Number(raw) < 0 ? Number(raw) + rank : Number(raw);
+      stride = init.dims.slice(axis + 1).reduce((a, d) => a * Number(d), 1);
+    }
+    out.set(n.outputs[0], { init, scale, zero, stride });
+  }
+  return out;
+}
+
+/** Round half to even (ONNX QuantizeLinear's rounding). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** A trained float weight quantized into its initializer's type: clamp(round(w / s) + z). */
+function requantize(name: string, t: Tensor, dq: Dequantized, file?: string): Tensor {
+  const dtype = dtypeOf(dq.init.dataType, `initializer '${dq.init.name}'`, { file });
+  if (fmtShape(t.shape) !== fmtShape(dq.init.dims))
+    throw new PockError('shape', `update of '${name}' has shape ${fmtShape(t.shape)}, the quantized initializer '${dq.init.name}' ${fmtShape(dq.init.dims)}`, { file, param: name });
+  const [lo, hi] = dtype === 'uint8' ? [0, 255] : dtype === 'int8' ? [-128, 127] : [-(2 ** 31), 2 ** 31 - 1];
+  const n = dq.scale.length;
+  const q = Array.from(t.data as ArrayLike<number>, (v, i) => {
+    const c = n === 1 ? 0 : Math.floor(i / dq.stride) % n;
+    return Math.min(hi, Math.max(lo, roundHalfEven(v / dq.scale[c]!) + dq.zero[c]!));
+  });
+  return tensor(dtype, t.shape, q);
 }
 
 /** The update as the initializer's dtype and shape (a float64 update of a float32 weight is rounded). */

@@ -334,6 +334,11 @@ class Importer implements ImportState {
     return sym;
   }
 
+  addParam(name: string, data: Tensor): ValueId {
+    this.params.push(name);
+    return this.b.param(name, data);
+  }
+
   materialize(s: Sym, name: string): ValueId {
     if (!isConst(s)) return s;
     let id = this.constIds.get(s);

@@ -12,6 +12,7 @@ import { elementwiseHandlers } from './elementwise.js';
 import { gridSampleHandlers } from './grid-sample.js';
 import { indexingHandlers } from './indexing.js';
 import { matmulHandlers } from './matmul.js';
+import { quantizeHandlers } from './quantize.js';
 import { normHandlers } from './norm.js';
 import { reduceHandlers } from './reduce.js';
 import { resizeHandlers } from './resize.js';
@@ -33,6 +34,7 @@ const COMPUTE: HandlerTable = {
   ...shapeHandlers,
   ...indexingHandlers,
   ...gridSampleHandlers,
+  ...quantizeHandlers,
 };
 
 export const HANDLERS: Readonly<Record<string, OnnxHandler>> = {
