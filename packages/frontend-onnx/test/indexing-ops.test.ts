@@ -178,6 +178,25 @@ describe.skipIf(!ort)(`index-driven ops match onnxruntime${ort ? '' : ` (onnxrun
     await matchOrt(model('GridSample', { x: x1, grid: g1 }, { mode: 'linear' }, 20), { x: x1, grid: g1 });
   });
 
+  it('3-D Conv (strides, pads, dilations, groups, bias, SAME_UPPER) and 3-D MaxPool / AveragePool', async () => {
+    const x = f32([2, 4, 5, 6, 7], values(2 * 4 * 5 * 6 * 7, 24));
+    const w = f32([6, 2, 3, 2, 3], values(6 * 2 * 18, 25, -0.5, 0.5));
+    const bias = f32([6], values(6, 26));
+    const conv = (attrs: Record<string, AttrValue>, withBias = true) => model('Conv', { x }, attrs, 13, ['y'], withBias ? [['w', w], ['b', bias]] : [['w', w]]);
+    await matchOrt(conv({ group: 2 }), { x });
+    await matchOrt(conv({ group: 2, strides: [2, 1, 2], pads: [1, 0, 2, 0, 1, 1], dilations: [2, 1, 1] }), { x });
+    await matchOrt(conv({ group: 2, strides: [2, 2, 1], auto_pad: 'SAME_UPPER' }, false), { x });
+    for (const attrs of [
+      { kernel_shape: [2, 3, 2] },
+      { kernel_shape: [3, 2, 3], strides: [2, 2, 1], pads: [1, 1, 0, 1, 0, 1] },
+      { kernel_shape: [2, 2, 2], dilations: [2, 1, 2] },
+    ]) await matchOrt(model('MaxPool', { x }, attrs, 13), { x });
+    for (const attrs of [
+      { kernel_shape: [3, 2, 2], strides: [2, 1, 2], pads: [1, 0, 1, 1, 1, 0] },
+      { kernel_shape: [3, 2, 2], strides: [2, 1, 2], pads: [1, 0, 1, 1, 1, 0], count_include_pad: 1 },
+    ]) await matchOrt(model('AveragePool', { x }, attrs, 13), { x });
+  });
+
   it('ThresholdedRelu and Shrink', async () => {
     const x = f32([8], [-3, -0.6, -0.5, -0.1, 0.2, 0.5, 1, 2.5]);
     await matchOrt(model('ThresholdedRelu', { x }, {}, 13), { x });
@@ -226,6 +245,29 @@ describe('gradients of the index-driven ops against central differences (float64
     for (const [padding_mode, align_corners] of [['zeros', 0], ['border', 1], ['reflection', 0]] as [string, number][]) {
       const spec = throughOp('GridSample', [1, 2, 3, 4], [['g', f32([1, 2, 3, 2], values(12, 23, -1.3, 1.3))]], { padding_mode, align_corners }, 16);
       await gradCheck(spec, xg, target(12));
+    }
+  });
+
+  it('3-D Conv (weight and bias) and 3-D pooling after it', async () => {
+    const x5 = tensor('float64', [1, 2, 4, 3, 3], values(72, 27));
+    const conv: ModelSpec = {
+      nodes: [node('Mul', ['x', 'w'], ['t']), node('Conv', ['t', 'k', 'kb'], ['y'], { strides: [2, 1, 1], pads: [1, 0, 1, 0, 1, 0] })],
+      inputs: [['x', 'float32', [1, 2, 4, 3, 3]]],
+      outputs: ['y'],
+      initializers: [['w', f32([1, 2, 4, 3, 3], values(72, 28, 0.5, 1.5))], ['k', f32([3, 2, 2, 2, 2], values(48, 29, -0.5, 0.5))], ['kb', f32([3], values(3, 30))]],
+      opset: 13,
+    };
+    // output [1, 3, 2, 3, 3]
+    await gradCheck(conv, x5, target(54));
+    for (const op of ['MaxPool', 'AveragePool']) {
+      const spec: ModelSpec = {
+        nodes: [node('Mul', ['x', 'w'], ['t']), node(op, ['t'], ['y'], { kernel_shape: [2, 2, 2], strides: [1, 1, 2], pads: [1, 0, 0, 0, 1, 1] })],
+        inputs: [['x', 'float32', [1, 2, 4, 3, 3]]],
+        outputs: ['y'],
+        initializers: [['w', f32([1, 2, 4, 3, 3], values(72, 31, 0.5, 1.5))]],
+        opset: 13,
+      };
+      await gradCheck(spec, x5, target(2 * 4 * 3 * 2));
     }
   });
 

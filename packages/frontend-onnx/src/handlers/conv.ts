@@ -1,9 +1,11 @@
 /**
  * Convolution and pooling (https://onnx.ai/onnx/operators/onnx__Conv.html, MaxPool, AveragePool,
- * GlobalAveragePool). The IR has 2-D ops only: 1-D ones run as 2-D with H = 1. auto_pad is
- * resolved to explicit pads here, so the IR never sees it.
+ * GlobalAveragePool). The IR has 2-D ops only: 1-D ones run as 2-D with H = 1, and 3-D ones as a
+ * sum (conv), maximum (max pool) or mean (average pool) over the kernel's depth taps of 2-D ops on
+ * depth slices folded into the batch. auto_pad is resolved to explicit pads here, so the IR never
+ * sees it.
  */
-import type { ValueId } from '@pockengine/core';
+import { tensor, type ValueId } from '@pockengine/core';
 import type { NodeContext } from '../context.js';
 import type { HandlerTable } from './types.js';
 
@@ -24,7 +26,15 @@ interface Window {
  */
 function window(ctx: NodeContext, spatialIn: readonly number[], kernelFromWeight?: readonly number[]): Window {
   const r = spatialIn.length;
-  if (r !== 1 && r !== 2) ctx.fail(`only 1-D and 2-D ${ctx.node.opType} are supported (input has ${r} spatial dims)`, 'shape');
+  if (r !== 1 && r !== 2) ctx.fail(`only 1-D, 2-D and 3-D ${ctx.node.opType} are supported (input has ${r} spatial dims)`, 'shape');
+  const { kernel, strides, dilations, pads } = windowAttrs(ctx, spatialIn, kernelFromWeight);
+  if (r === 2) return { kernel, strides, dilations, pads, oneD: false };
+  return { kernel: [1, kernel[0]!], strides: [1, strides[0]!], dilations: [1, dilations[0]!], pads: [0, pads[0]!, 0, pads[1]!], oneD: true };
+}
+
+/** kernel_shape / strides / dilations / pads (auto_pad resolved) for `spatialIn.length` spatial dims, as given. */
+function windowAttrs(ctx: NodeContext, spatialIn: readonly number[], kernelFromWeight?: readonly number[]): Omit<Window, 'oneD'> {
+  const r = spatialIn.length;
   const kernel = ctx.intList('kernel_shape') ?? kernelFromWeight?.slice() ?? ctx.fail('attribute kernel_shape is required');
   if (kernel.length !== r) ctx.fail(`kernel_shape ${JSON.stringify(kernel)} does not match ${r} spatial dims`);
   const strides = ctx.intList('strides') ?? kernel.map(() => 1);
@@ -46,8 +56,87 @@ function window(ctx: NodeContext, spatialIn: readonly number[], kernelFromWeight
     });
     pads = [...begins, ...ends];
   } else if (autoPad !== 'NOTSET') ctx.fail(`auto_pad='${autoPad}' is not supported`);
-  if (r === 2) return { kernel, strides, dilations, pads, oneD: false };
-  return { kernel: [1, kernel[0]!], strides: [1, strides[0]!], dilations: [1, dilations[0]!], pads: [0, pads[0]!, 0, pads[1]!], oneD: true };
+  return { kernel, strides, dilations, pads };
+}
+
+/**
+ * The depth taps of a 3-D window over x [N, C, D, H, W]: x padded along D with `fill`, then for
+ * each tap i of the kernel's depth the slice of the D positions it reads for every output depth,
+ * folded into the batch as [N * Dout, C, H, W]; `unfold` turns a [N * Dout, C', H', W'] result
+ * back into [N, C', Dout, H', W'].
+ */
+function depthTaps(ctx: NodeContext, x: ValueId, w: Omit<Window, 'oneD'>, fill: number): { taps: ValueId[]; dOut: number; unfold: (y: ValueId) => ValueId } {
+  const b = ctx.b;
+  const [n, c, d, h, wd] = b.shape(x) as [number, number, number, number, number];
+  const [p0, p1] = [w.pads[0]!, w.pads[3]!];
+  const xp = p0 || p1 ? b.op1('pad', [x], { pads: [0, 0, p0, 0, 0, 0, 0, p1, 0, 0], value: fill }) : x;
+  const span = w.dilations[0]! * (w.kernel[0]! - 1) + 1;
+  const dOut = Math.floor((d + p0 + p1 - span) / w.strides[0]!) + 1;
+  if (dOut < 1) ctx.fail(`the depth window (${span}) is larger than the padded depth (${d + p0 + p1})`, 'shape');
+  const taps = Array.from({ length: w.kernel[0]! }, (_, i) => {
+    const start = i * w.dilations[0]!;
+    const sl = b.op1('slice', [xp], { starts: [start], ends: [start + (dOut - 1) * w.strides[0]! + 1], axes: [2], steps: [w.strides[0]!] });
+    return b.reshape(b.transpose(sl, [0, 2, 1, 3, 4]), [n * dOut, c, h, wd]);
+  });
+  const unfold = (y: ValueId) => {
+    const ys = b.shape(y);
+    return b.transpose(b.reshape(y, [n, dOut, ys[1]!, ys[2]!, ys[3]!]), [0, 2, 1, 3, 4]);
+  };
+  return { taps, dOut, unfold };
+}
+
+/** The H, W part of a 3-D window, for the 2-D op run on each depth slice. */
+const hw = (w: Omit<Window, 'oneD'>) => ({ kernel: w.kernel.slice(1), strides: w.strides.slice(1), dilations: w.dilations.slice(1), pads: [w.pads[1]!, w.pads[2]!, w.pads[4]!, w.pads[5]!] });
+
+/** 3-D Conv: the sum over the weight's depth taps of 2-D convs of the matching depth slices. */
+function conv3d(ctx: NodeContext, x: ValueId, wv: ValueId): ValueId {
+  const b = ctx.b;
+  const ws = b.shape(wv);
+  if (ws.length !== 5) ctx.fail(`weight must be [C_out, C_in / group, kD, kH, kW], got [${ws}]`, 'shape');
+  const win = windowAttrs(ctx, b.shape(x).slice(2), ws.slice(2));
+  const { taps, unfold } = depthTaps(ctx, x, win, 0);
+  const { strides, pads, dilations } = hw(win);
+  let y: ValueId | undefined;
+  taps.forEach((t, i) => {
+    const wi = b.reshape(b.op1('slice', [wv], { starts: [i], ends: [i + 1], axes: [2], steps: [1] }), [ws[0]!, ws[1]!, ws[3]!, ws[4]!]);
+    const inputs = i === 0 && ctx.has(2) ? [t, wi, ctx.valueAs(2, b.dtype(x))] : [t, wi];
+    const yi = b.op1('conv2d', inputs, { strides, pads, dilations, groups: ctx.int('group', 1) });
+    y = y === undefined ? yi : b.add(y, yi);
+  });
+  return unfold(y!);
+}
+
+/**
+ * 3-D pooling: the maximum over depth taps of 2-D max pools of the slices (depth padding reads
+ * -inf), or their mean over the taps that fall inside the input (all kd with count_include_pad).
+ */
+function pool3d(ctx: NodeContext, kind: 'max' | 'avg', x: ValueId): ValueId {
+  const b = ctx.b;
+  if (ctx.int('ceil_mode', 0) === 1) ctx.fail('ceil_mode=1 is not supported for 3-D pooling', 'unsupported-op');
+  const win = windowAttrs(ctx, b.shape(x).slice(2));
+  const { taps, dOut, unfold } = depthTaps(ctx, x, win, kind === 'max' ? -Infinity : 0);
+  const { kernel, strides, pads, dilations } = hw(win);
+  if (kind === 'max') {
+    if (ctx.wantsOutput(1)) ctx.fail('the Indices output of MaxPool is not supported', 'unsupported-op');
+    const ys = taps.map((t) => b.op1('max_pool2d', [t], { kernel, strides, pads, dilations, ceilMode: false }));
+    return unfold(ys.reduce((m, y) => b.op1('maximum', [m, y], {})));
+  }
+  if (win.dilations.some((d) => d !== 1)) ctx.fail('dilated AveragePool is not supported');
+  const countIncludePad = ctx.int('count_include_pad', 0) === 1;
+  const ys = taps.map((t) => b.op1('avg_pool2d', [t], { kernel, strides, pads, ceilMode: false, countIncludePad }));
+  const sum = unfold(ys.reduce((s, y) => b.add(s, y)));
+  // taps of output depth o inside the input: o * stride - pad + i in [0, D) (all of them with count_include_pad)
+  const d = b.shape(x)[2]!;
+  const counts = Array.from({ length: dOut }, (_, o) => {
+    if (countIncludePad) return win.kernel[0]!;
+    let k = 0;
+    for (let i = 0; i < win.kernel[0]!; i++) {
+      const at = o * win.strides[0]! - win.pads[0]! + i;
+      if (at >= 0 && at < d) k++;
+    }
+    return k;
+  });
+  return b.mul(sum, b.constant(tensor(b.dtype(x), [1, 1, dOut, 1, 1], counts.map((k) => 1 / k))));
 }
 
 /** x as NCHW: a 1-D input [N, C, L] becomes [N, C, 1, L]. */
@@ -74,6 +163,16 @@ function spatial(ctx: NodeContext, x: ValueId): number[] {
  * them (kernel 1, stride 1, no padding or dilation): those axes are folded into the channels and
  * the rest pooled in 2-D (PyTorch's LocalResponseNorm exports a [size, 1, 1] AveragePool).
  */
+/** Whether poolFolded applies: the window covers one element on all but at most two of the r axes. */
+function foldable(ctx: NodeContext, r: number): boolean {
+  const kernel = ctx.intList('kernel_shape') ?? [];
+  const strides = ctx.intList('strides') ?? kernel.map(() => 1);
+  const dilations = ctx.intList('dilations') ?? kernel.map(() => 1);
+  const pads = ctx.string('auto_pad', 'NOTSET') === 'VALID' ? [] : (ctx.intList('pads') ?? []);
+  const trivial = kernel.filter((k, i) => k === 1 && (strides[i] ?? 1) === 1 && (dilations[i] ?? 1) === 1 && !pads[i] && !pads[r + i]);
+  return kernel.length === r && r - trivial.length <= 2;
+}
+
 function poolFolded(ctx: NodeContext, kind: 'max' | 'avg', x: ValueId): ValueId {
   const b = ctx.b;
   const s = b.shape(x);
@@ -120,7 +219,9 @@ function poolFolded(ctx: NodeContext, kind: 'max' | 'avg', x: ValueId): ValueId 
 function pool(kind: 'max' | 'avg') {
   return (ctx: NodeContext) => {
     const x = ctx.value(0);
-    if (spatial(ctx, x).length > 2) return [poolFolded(ctx, kind, x)];
+    const r = spatial(ctx, x).length;
+    if (r === 3 && !foldable(ctx, r)) return [pool3d(ctx, kind, x)];
+    if (r > 2) return [poolFolded(ctx, kind, x)];
     const w = window(ctx, spatial(ctx, x));
     const ceilMode = ctx.int('ceil_mode', 0) === 1;
     const x2 = as2d(ctx, x);
@@ -213,6 +314,7 @@ export const convHandlers: HandlerTable = {
     const x = ctx.value(0);
     const wv = ctx.valueAs(1, b.dtype(x));
     const ws = b.shape(wv);
+    if (spatial(ctx, x).length === 3) return [conv3d(ctx, x, wv)];
     const win = window(ctx, spatial(ctx, x), ws.slice(2));
     const w2 = win.oneD ? b.reshape(wv, [ws[0]!, ws[1]!, 1, ws[2]!]) : wv;
     const inputs = [as2d(ctx, x), w2];
