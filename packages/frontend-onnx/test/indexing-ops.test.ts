@@ -40,8 +40,8 @@ function model(op: string, feeds: Record<string, Tensor>, attrs: Record<string, 
 
 function toOrt(t: Tensor) {
   const rt = ort!;
-  if (t.dtype === 'int64') return new rt.Tensor('int64', BigInt64Array.from(Array.from(t.data, (v) => BigInt(v))), [...t.shape]);
-  if (t.dtype === 'bool') return new rt.Tensor('bool', Uint8Array.from(Array.from(t.data, (v) => (v ? 1 : 0))), [...t.shape]);
+  if (t.dtype === 'int64') return new rt.Tensor('int64', BigInt64Array.from(Array.from(t.data as ArrayLike<number | bigint>, (v) => BigInt(v))), [...t.shape]);
+  if (t.dtype === 'bool') return new rt.Tensor('bool', Uint8Array.from(Array.from(t.data as ArrayLike<number>, (v) => (v ? 1 : 0))), [...t.shape]);
   return new rt.Tensor('float32', Float32Array.from(t.data as ArrayLike<number>), [...t.shape]);
 }
 
@@ -142,7 +142,7 @@ describe.skipIf(!ort)(`index-driven ops match onnxruntime${ort ? '' : ` (onnxrun
     for (const op of ['Atanh', 'Asin', 'Acos', 'Atan']) await matchOrt(model(op, { x: unit }, {}, 13), { x: unit });
     const odd = f32([5], [NaN, Infinity, -Infinity, 0, -2]);
     await matchOrt(model('IsNaN', { x: odd }, {}, 13), { x: odd });
-    for (const attrs of [{}, { detect_negative: 0 }, { detect_positive: 0 }]) await matchOrt(model('IsInf', { x: odd }, attrs, 13), { x: odd });
+    for (const attrs of [{}, { detect_negative: 0 }, { detect_positive: 0 }] as Record<string, AttrValue>[]) await matchOrt(model('IsInf', { x: odd }, attrs, 13), { x: odd });
   });
 
   it('reductions and arg ops: ReduceL1, ReduceLogSum, ReduceLogSumExp (axes as attribute and input), ArgMin, Hardmax', async () => {
@@ -190,11 +190,11 @@ describe.skipIf(!ort)(`index-driven ops match onnxruntime${ort ? '' : ` (onnxrun
       { kernel_shape: [2, 3, 2] },
       { kernel_shape: [3, 2, 3], strides: [2, 2, 1], pads: [1, 1, 0, 1, 0, 1] },
       { kernel_shape: [2, 2, 2], dilations: [2, 1, 2] },
-    ]) await matchOrt(model('MaxPool', { x }, attrs, 13), { x });
+    ] as Record<string, AttrValue>[]) await matchOrt(model('MaxPool', { x }, attrs, 13), { x });
     for (const attrs of [
       { kernel_shape: [3, 2, 2], strides: [2, 1, 2], pads: [1, 0, 1, 1, 1, 0] },
       { kernel_shape: [3, 2, 2], strides: [2, 1, 2], pads: [1, 0, 1, 1, 1, 0], count_include_pad: 1 },
-    ]) await matchOrt(model('AveragePool', { x }, attrs, 13), { x });
+    ] as Record<string, AttrValue>[]) await matchOrt(model('AveragePool', { x }, attrs, 13), { x });
   });
 
   it('ThresholdedRelu and Shrink', async () => {

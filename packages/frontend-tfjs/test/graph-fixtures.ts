@@ -277,3 +277,112 @@ export function cumsumGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuff
   const flat = reshapeNode(g, 'flat', d, [-1, 24]);
   return logProbsHead(g, flat, 24, 112, 0.5);
 }
+
+const i32 = (t = 'DT_INT32') => attr.type(t);
+
+/**
+ * The hyperbolic and trigonometric compositions on h = x * 'h/w': Tan (of tanh, away from its
+ * poles), Sinh, Cosh, Asinh (both signs), Acosh (of h^2 + 1.5), Atanh (of 0.9 tanh), and IsNan
+ * picking -h where Log(h) is NaN (h < 0) in a SelectV2.
+ */
+export function unaryMathGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const x = g.placeholder('x', [-1, 4, 6]);
+  const h = g.node('h', 'Mul', [x, g.weight('h/w', [6], values(6, 121, 0.8))]);
+  const th = g.node('th', 'Tanh', [h]);
+  const tan = g.node('tan', 'Tan', [th]);
+  const sinh = g.node('sinh', 'Sinh', [h]);
+  const cosh = g.node('cosh', 'Cosh', [h]);
+  const asinh = g.node('asinh', 'Asinh', [h]);
+  const acosh = g.node('acosh', 'Acosh', [g.node('acosh/in', 'AddV2', [g.node('sq', 'Square', [h]), g.weight('c1.5', [], [1.5])])]);
+  const atanh = g.node('atanh', 'Atanh', [g.node('atanh/in', 'Mul', [th, g.weight('c0.9', [], [0.9])])]);
+  const lg = g.node('log', 'Log', [h]);
+  const sel = g.node('sel', 'SelectV2', [g.node('isnan', 'IsNan', [lg]), g.node('negh', 'Neg', [h]), lg]);
+  const cat = g.node('cat', 'ConcatV2', [tan, sinh, cosh, asinh, acosh, atanh, sel, g.int('cat/axis', [-1], [])], { N: attr.i(7), Tidx: i32() }); // [N, 4, 42]
+  return logProbsHead(g, reshapeNode(g, 'flat', cat, [-1, 168]), 168, 122, 0.2);
+}
+
+/**
+ * GatherNd three ways: (sample, row) tuples from the int32 input 'idx' [N, 3, 2] (rows of h =
+ * x * 'h/w'); constant (row, column) tuples, a duplicate among them, into h transposed to [4, 6, N];
+ * and an embedding lookup of the weight table 'tab/w' [6, 5] at each position's ArgMax over x
+ * (int64 indices, computed).
+ */
+export function gatherNdGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const x = g.placeholder('x', [-1, 4, 6]);
+  const idx = g.placeholder('idx', [-1, 3, 2], 'DT_INT32');
+  const h = g.node('h', 'Mul', [x, g.weight('h/w', [6], values(6, 131, 0.8))]);
+  const gi = (t = 'DT_INT32') => ({ Tparams: attr.type('DT_FLOAT'), Tindices: i32(t) });
+  const rows = g.node('rows', 'GatherNd', [h, idx], gi()); // [N, 3, 6]
+  const ht = g.node('ht', 'Transpose', [h, g.int('ht/perm', [1, 2, 0])], { Tperm: i32() }); // [4, 6, N]
+  const pts = g.node('pts', 'GatherNd', [ht, g.int('pts/i', [0, 5, 3, 0, 1, 2, 3, 5, 0, 5], [5, 2])], gi()); // [5, N]
+  const ptsT = g.node('pts/t', 'Transpose', [pts, g.int('pts/perm', [1, 0])], { Tperm: i32() }); // [N, 5]
+  const am = g.node('am', 'ArgMax', [x, g.int('am/axis', [2], [])], { Tidx: i32(), output_type: i32('DT_INT64') }); // [N, 4]
+  const ami = g.node('am/e', 'ExpandDims', [am, g.int('am/e/axis', [-1], [])], { T: i32('DT_INT64'), Tdim: i32() }); // [N, 4, 1]
+  const emb = g.node('emb', 'GatherNd', [g.weight('tab/w', [6, 5], values(30, 132, 0.8)), ami], gi('DT_INT64')); // [N, 4, 5]
+  const cat = g.node('cat', 'ConcatV2', [reshapeNode(g, 'rows/flat', rows, [-1, 18]), ptsT, reshapeNode(g, 'emb/flat', emb, [-1, 20]), g.int('cat/axis', [1], [])], { N: attr.i(3), Tidx: i32() }); // [N, 43]
+  return logProbsHead(g, cat, 43, 133, 0.5);
+}
+
+/**
+ * ScatterNd of the rows of h = x * 'h/w' to (sample, slot) tuples from the int32 input 'idx'
+ * [N, 4, 2] (duplicates sum) in zeros [batch, 5, 6]; TensorScatterUpdate of sigmoid(h) with
+ * tanh('upd/w') rows at the distinct (sample, row) tuples of the int32 input 'uidx' [3, 2].
+ */
+export function scatterNdGraph(batch: number): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const x = g.placeholder('x', [-1, 4, 6]);
+  const idx = g.placeholder('idx', [-1, 4, 2], 'DT_INT32');
+  const uidx = g.placeholder('uidx', [3, 2], 'DT_INT32');
+  const h = g.node('h', 'Mul', [x, g.weight('h/w', [6], values(6, 141, 0.8))]);
+  const sc = g.node('sc', 'ScatterNd', [idx, h, g.int('sc/shape', [batch, 5, 6])], { Tindices: i32() }); // [N, 5, 6]
+  const upd = g.node('upd', 'Tanh', [g.weight('upd/w', [3, 6], values(18, 142, 1))]);
+  const tsu = g.node('tsu', 'TensorScatterUpdate', [g.node('sig', 'Sigmoid', [h]), uidx, upd], { Tindices: i32() }); // [N, 4, 6]
+  const cat = g.node('cat', 'ConcatV2', [reshapeNode(g, 'sc/flat', sc, [-1, 30]), reshapeNode(g, 'tsu/flat', tsu, [-1, 24]), g.int('cat/axis', [1], [])], { N: attr.i(2), Tidx: i32() }); // [N, 54]
+  return logProbsHead(g, cat, 54, 143, 0.5);
+}
+
+/**
+ * TopKV2 (k = 5, sorted) over [h, relu(h)] (h = x * 'h/w'): every positive h appears twice and
+ * the negative ones give zeros, so ties are everywhere; the values and the indices (cast to float)
+ * both reach the output.
+ */
+export function topKGraph(): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const x = g.placeholder('x', [-1, 4, 6]);
+  const h = g.node('h', 'Mul', [x, g.weight('h/w', [6], values(6, 151, 0.8))]);
+  const t = g.node('t', 'ConcatV2', [h, g.node('relu', 'Relu', [h]), g.int('t/axis', [-1], [])], { N: attr.i(2), Tidx: i32() }); // [N, 4, 12]
+  g.node('tk', 'TopKV2', [t, g.int('tk/k', [5], [])], { sorted: attr.b(true) });
+  const ci = g.node('tk/i', 'Cast', ['tk:1'], { SrcT: i32(), DstT: attr.type('DT_FLOAT') });
+  const cat = g.node('cat', 'ConcatV2', ['tk:0', ci, g.int('cat/axis', [-1], [])], { N: attr.i(2), Tidx: i32() }); // [N, 4, 10]
+  return logProbsHead(g, reshapeNode(g, 'flat', cat, [-1, 40]), 40, 152, 0.5);
+}
+
+/**
+ * OneHot (depth 6) of ArgMax(x) (int64), of ArgMin(relu(x)) (ties among the zeros; on 2, off
+ * -0.5, axis 1) and of the int32 input 'idx' [N, 4] (out-of-range and negative entries: all
+ * off), each multiplying h = x * 'h/w'; the arg indices also reach the output cast to float.
+ * TF.js ignores OneHot's axis attribute (always the last axis): `tfjsReference` builds the graph
+ * TF.js runs as the reference, the axis-1 one-hot as a last-axis one transposed.
+ */
+export function oneHotGraph(tfjsReference = false): { modelJson: TfjsModelJson; weightData: ArrayBuffer } {
+  const g = new GraphDefBuilder();
+  const x = g.placeholder('x', [-1, 4, 6]);
+  const idx = g.placeholder('idx', [-1, 4], 'DT_INT32');
+  const h = g.node('h', 'Mul', [x, g.weight('h/w', [6], values(6, 161, 0.8))]);
+  const am = g.node('am', 'ArgMax', [x, g.int('am/axis', [2], [])], { Tidx: i32(), output_type: i32('DT_INT64') }); // [N, 4]
+  const an = g.node('an', 'ArgMin', [g.node('relu', 'Relu', [x]), g.int('an/axis', [-1], [])], { Tidx: i32(), output_type: i32() }); // [N, 4]
+  const oh = (name: string, indices: string, on: number, off: number, axis: number) =>
+    g.node(name, 'OneHot', [indices, g.int(`${name}/depth`, [6], []), g.weight(`${name}/on`, [], [on]), g.weight(`${name}/off`, [], [off])], { TI: i32(), axis: attr.i(axis) });
+  const p1 = g.node('p1', 'Mul', [oh('oh1', am, 1, 0, -1), h]); // [N, 4, 6]
+  const oh2 = tfjsReference
+    ? g.node('oh2/t', 'Transpose', [oh('oh2', an, 2, -0.5, -1), g.int('oh2/perm', [0, 2, 1])], { Tperm: i32() })
+    : oh('oh2', an, 2, -0.5, 1); // [N, 6, 4]
+  const p2 = g.node('p2', 'Mul', [oh2, g.node('ht', 'Transpose', [h, g.int('ht/perm', [0, 2, 1])], { Tperm: i32() })]); // [N, 6, 4]
+  const p3 = g.node('p3', 'Mul', [oh('oh3', idx, 1, 0, -1), h]); // [N, 4, 6]
+  const cast = (name: string, v: string) => g.node(name, 'Cast', [v], { SrcT: i32(), DstT: attr.type('DT_FLOAT') });
+  const parts = [reshapeNode(g, 'p1/flat', p1, [-1, 24]), reshapeNode(g, 'p2/flat', p2, [-1, 24]), reshapeNode(g, 'p3/flat', p3, [-1, 24]), cast('am/f', am), cast('an/f', an)];
+  const cat = g.node('cat', 'ConcatV2', [...parts, g.int('cat/axis', [1], [])], { N: attr.i(parts.length), Tidx: i32() }); // [N, 80]
+  return logProbsHead(g, cat, 80, 162, 0.5);
+}

@@ -30,8 +30,8 @@ export class GraphDefBuilder {
     this.nodes.push({ name, op, input, attr: { T: attr.type('DT_FLOAT'), ...a } });
     return name;
   }
-  placeholder(name: string, shape: number[]): string {
-    this.nodes.push({ name, op: 'Placeholder', input: [], attr: { dtype: attr.type('DT_FLOAT'), shape: attr.shape(shape) } });
+  placeholder(name: string, shape: number[], dtype = 'DT_FLOAT'): string {
+    this.nodes.push({ name, op: 'Placeholder', input: [], attr: { dtype: attr.type(dtype), shape: attr.shape(shape) } });
     return name;
   }
   /** A float32 Const whose data goes into the weights manifest. */

@@ -87,12 +87,39 @@ describe('unsupported graph ops', () => {
   });
 });
 
+describe('index-driven graph ops', () => {
+  const argMax = (g: GraphDefBuilder, name: string, x: string) =>
+    g.node(name, 'ArgMax', [x, g.int(`${name}/axis`, [1], [])], { Tidx: attr.type('DT_INT32'), output_type: attr.type('DT_INT32') });
+
+  it('a computed TopKV2 k or ScatterNd shape is reported with its node', () => {
+    const g = new GraphDefBuilder();
+    const x = g.placeholder('x', [-1, 6]);
+    g.node('tk', 'TopKV2', [x, argMax(g, 'k', x)], { sorted: attr.b(true) });
+    const sc = g.node('sc', 'ScatterNd', [g.int('sc/i', [0, 1], [2, 1]), g.weight('sc/u', [2], [1, 2]), argMax(g, 's', x)], { Tindices: attr.type('DT_INT32') });
+    const { modelJson, weightData } = g.build({ v: 'tk:0', s: `${sc}:0` });
+    const e = catchError(() => importGraphModel(modelJson, weightData));
+    expect(e.code).toBe('unsupported-op');
+    expect(e.message).toContain("TopKV2 'tk': k (input 1) must be a constant known at import time");
+    expect(e.message).toContain("ScatterNd 'sc': shape (input 2) must be a constant known at import time");
+  });
+
+  it('OneHot of float indices is rejected at its node', () => {
+    const g = new GraphDefBuilder();
+    const x = g.placeholder('x', [-1, 6]);
+    g.node('oh', 'OneHot', [x, g.int('oh/depth', [4], []), g.weight('oh/on', [], [1]), g.weight('oh/off', [], [0])], { axis: attr.i(-1) });
+    const { modelJson, weightData } = g.build({ y: 'oh:0' });
+    const e = catchError(() => importGraphModel(modelJson, weightData));
+    expect(e.code).toBe('dtype');
+    expect(e.message).toContain("OneHot 'oh': indices must be integer, got float32");
+  });
+});
+
 describe('coverage table', () => {
   it('lists the layer classes, activations and graph ops named in the handler tables', () => {
     for (const l of ['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense', 'BatchNormalization', 'ReLU', 'Activation', 'Add', 'Concatenate', 'Multiply', 'ZeroPadding2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'Flatten', 'Reshape', 'Dropout', 'Embedding', 'LayerNormalization', 'InputLayer'])
       expect(SUPPORTED.layers).toContain(l);
     for (const a of ['relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'gelu', 'swish', 'silu', 'elu', 'linear']) expect(SUPPORTED.activations).toContain(a);
-    for (const op of ['Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative', 'MatMul', '_FusedMatMul', 'BiasAdd', 'Add', 'AddV2', 'Sub', 'Mul', 'RealDiv', 'Relu', 'Relu6', 'Sigmoid', 'Tanh', 'Softmax', 'Mean', 'Sum', 'Max', 'ConcatV2', 'Pad', 'Reshape', 'Squeeze', 'ExpandDims', 'Transpose', 'Identity', 'Const', 'Placeholder', 'FusedBatchNormV3', 'MaxPool', 'AvgPool', 'Rsqrt', 'Square', 'StridedSlice', 'GatherV2', 'Cast', 'Shape'])
+    for (const op of ['Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative', 'MatMul', '_FusedMatMul', 'BiasAdd', 'Add', 'AddV2', 'Sub', 'Mul', 'RealDiv', 'Relu', 'Relu6', 'Sigmoid', 'Tanh', 'Softmax', 'Mean', 'Sum', 'Max', 'ConcatV2', 'Pad', 'Reshape', 'Squeeze', 'ExpandDims', 'Transpose', 'Identity', 'Const', 'Placeholder', 'FusedBatchNormV3', 'MaxPool', 'AvgPool', 'Rsqrt', 'Square', 'StridedSlice', 'GatherV2', 'Cast', 'Shape', 'GatherNd', 'ScatterNd', 'TensorScatterUpdate', 'TopKV2', 'OneHot', 'ArgMax', 'ArgMin', 'Tan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'IsNan'])
       expect(SUPPORTED.graphOps).toContain(op);
   });
 

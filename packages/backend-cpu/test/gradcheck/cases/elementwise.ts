@@ -8,7 +8,7 @@ import type { ForwardCases, GradCase, GradCases, InputSpec } from '../harness.js
 type NoAttrs = AttrsOf<'add'>;
 const none = {} as NoAttrs;
 type Binary = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
-type Unary = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'sin' | 'cos' | 'erf';
+type Unary = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'sin' | 'cos' | 'asin' | 'acos' | 'atan' | 'erf';
 
 /** Binary-op cases over the broadcasting patterns that matter, with operand ranges lo/hi. */
 function binaryCases<K extends Binary>(a: Partial<InputSpec> = {}, b: Partial<InputSpec> = {}): GradCase<K>[] {

@@ -3,6 +3,7 @@
  * tfjs-converter's op lists), grouped by family. Placeholder and Const are handled by the
  * importer itself; NoOp nodes only carry control dependencies and are skipped.
  */
+import { indexingHandlers } from './indexing.js';
 import { mathHandlers } from './math.js';
 import { nnHandlers } from './nn.js';
 import { resizeHandlers } from './resize.js';
@@ -11,6 +12,7 @@ import type { OpHandler, OpHandlerTable } from './types.js';
 
 export const GRAPH_OP_HANDLERS: Readonly<OpHandlerTable> = {
   ...mathHandlers,
+  ...indexingHandlers,
   ...nnHandlers,
   ...resizeHandlers,
   ...shapeHandlers,
