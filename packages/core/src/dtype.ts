@@ -105,3 +105,9 @@ export function fromNumbers(d: DType, values: ArrayLike<number>): TensorData {
   }
   return out;
 }
+
+/** Round half to even (IEEE roundTiesToEven: the round op, ONNX Round and QuantizeLinear): 0.5 -> 0, 1.5 -> 2, -2.5 -> -2. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}

@@ -4,7 +4,7 @@
  * other byte of the file (fields this package does not decode, newer IR additions, metadata)
  * is copied as is, so the result is the same graph a PyTorch user exported.
  */
-import { PockError, fmtShape, tensor, writeSafetensors, type Tensor } from '@pockengine/core';
+import { PockError, fmtShape, roundHalfEven, tensor, writeSafetensors, type Tensor } from '@pockengine/core';
 import { decodeOnnx } from './import.js';
 import { encodeNode, encodeTensor } from './proto/encode.js';
 import { AttrType, decodeNode, decodeTensor, type OnnxNode, type OnnxTensor } from './proto/onnx.js';
@@ -119,11 +119,6 @@ function dequantizedWeights(nodes: readonly OnnxNode[], inits: ReadonlyMap<strin
   return out;
 }
 
-/** Round half to even (ONNX QuantizeLinear's rounding). */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /** A trained float weight quantized into its initializer's type: clamp(round(w / s) + z). */
 function requantize(name: string, t: Tensor, dq: Dequantized, file?: string): Tensor {

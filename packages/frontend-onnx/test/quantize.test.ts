@@ -6,7 +6,7 @@
  * computes what PockEngine computes.
  */
 import { CpuBackend } from '@pockengine/backend-cpu';
-import { Program, compileTrainingGraph, tensor, type Tensor } from '@pockengine/core';
+import { Program, compileTrainingGraph, roundHalfEven, tensor, type Tensor } from '@pockengine/core';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { exportOnnx, importOnnx } from '../src/index.js';
@@ -145,7 +145,3 @@ describe('QDQ models', () => {
   });
 });
 
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}

@@ -4,7 +4,7 @@
  * Values are computed in JS numbers (float64) and rounded once when stored, so one kernel
  * serves float32, float64 and the integer dtypes.
  */
-import { PockError, isFloat, type AttrsOf } from '@pockengine/core';
+import { PockError, isFloat, roundHalfEven, type AttrsOf } from '@pockengine/core';
 import type { CpuKernel, CpuKernelTable } from '../kernel-table.js';
 import type { CpuTensor } from '../tensor.js';
 import { broadcastView, forEachRow } from './broadcast.js';
@@ -88,12 +88,6 @@ function castKernel([x]: readonly CpuTensor[], [out]: readonly CpuTensor[]): voi
   } else {
     od.set(xd);
   }
-}
-
-/** Round half to even: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2 (Math.round rounds halves up). */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 export const elementwiseKernels = {
