@@ -18,12 +18,14 @@ export interface Act {
   readonly nchw: boolean;
   /** Cached value in the other layout (created on first request). */
   other?: ValueId;
+  /** Keras mask ([batch, time] bool: false on padded steps) from Embedding(maskZero) or Masking. */
+  mask?: ValueId;
 }
 
 export const NHWC_TO_NCHW = [0, 3, 1, 2] as const;
 export const NCHW_TO_NHWC = [0, 2, 3, 1] as const;
 
-export const act = (v: ValueId, nchw = false): Act => ({ v, nchw });
+export const act = (v: ValueId, nchw = false, mask?: ValueId): Act => (mask === undefined ? { v, nchw } : { v, nchw, mask });
 
 /** The tensor in TF.js layout (NHWC for rank 4). */
 export function nhwc(b: GraphBuilder, t: Act): ValueId {

@@ -33,6 +33,45 @@ describe('recurrent layers: parity with TF.js', () => {
     expect(rep.viaObject.graph.nodes.filter((n) => n.op === 'matmul').length).toBeGreaterThanOrEqual(2 * seq);
   });
 
+  it('Embedding(maskZero) -> LSTM (sequences, backwards) -> Dense -> GRU: padded steps carry the states (TF.js masking)', async () => {
+    const [batch, seq, vocab, classes] = [3, 6, 9, 4];
+    const ids = tfl.input({ shape: [seq], name: 'mz_ids' });
+    let x = L.embedding({ inputDim: vocab, outputDim: 5, maskZero: true, name: 'mz_emb' }).apply(ids) as ST;
+    x = L.lstm({ ...init, units: 4, returnSequences: true, goBackwards: true, name: 'mz_lstm' }).apply(x) as ST;
+    x = L.dense({ units: 3, activation: 'tanh', name: 'mz_dense' }).apply(x) as ST;
+    x = L.gru({ ...init, units: 4, recurrentActivation: 'sigmoid', name: 'mz_gru' }).apply(x) as ST;
+    const out = L.dense({ units: classes, activation: 'softmax', name: 'mz_head' }).apply(x) as ST;
+    const model = tfl.model({ inputs: ids, outputs: out });
+    randomizeWeights(model, 241, 0.5);
+    // trailing and leading padding, a gap in the middle, and one unpadded row
+    const rows = [[3, 5, 1, 0, 0, 0], [0, 0, 2, 7, 0, 4], [1, 2, 3, 4, 5, 6]];
+    const tokens = tensor('float32', [batch, seq], rows.flat());
+    await checkParity({ model, inputs: { mz_ids: tokens }, labels: randomLabels(batch, classes, 242) });
+  });
+
+  it('Masking -> Bidirectional(LSTM, concat sequences) -> SimpleRNN: masked steps as TF.js', async () => {
+    const [batch, seq, classes] = [3, 5, 3];
+    const inp = tfl.input({ shape: [seq, 2], name: 'mk_x' });
+    let x = L.masking({ maskValue: 0, name: 'mk_mask' }).apply(inp) as ST;
+    x = L.bidirectional({ layer: L.lstm({ ...init, units: 3, returnSequences: true }) as never, name: 'mk_bi' }).apply(x) as ST;
+    x = L.simpleRNN({ ...init, units: 4, name: 'mk_rnn' }).apply(x) as ST;
+    const out = L.dense({ units: classes, activation: 'softmax', name: 'mk_head' }).apply(x) as ST;
+    const model = tfl.model({ inputs: inp, outputs: out });
+    randomizeWeights(model, 251, 0.5);
+    const data = Array.from(randomInput([batch, seq, 2], 252).data as Float32Array);
+    for (const [r, t] of [[0, 3], [0, 4], [1, 0], [2, 2]]) data[(r! * seq + t!) * 2] = data[(r! * seq + t!) * 2 + 1] = 0;
+    await checkParity({ model, inputs: { mk_x: tensor('float32', [batch, seq, 2], data) }, labels: randomLabels(batch, classes, 253) });
+  });
+
+  it('Embedding(maskZero) -> GlobalAveragePooling1D: a layer that takes no mask averages every step, as TF.js', async () => {
+    const ids = tfl.input({ shape: [5], name: 'mg_ids' });
+    const x = L.embedding({ inputDim: 7, outputDim: 4, maskZero: true, name: 'mg_emb' }).apply(ids) as ST;
+    const out = L.dense({ units: 3, activation: 'softmax', name: 'mg_head' }).apply(L.globalAveragePooling1d({ name: 'mg_pool' }).apply(x) as ST) as ST;
+    const model = tfl.model({ inputs: ids, outputs: out });
+    randomizeWeights(model, 261, 0.5);
+    await checkParity({ model, inputs: { mg_ids: tensor('float32', [2, 5], [1, 2, 0, 0, 0, 3, 0, 4, 5, 6]) }, labels: randomLabels(2, 3, 262) });
+  });
+
   it('SimpleRNN (relu, backwards sequences) -> LSTM without bias, returnState (h and c both read)', async () => {
     const [batch, seq, classes] = [2, 4, 3];
     const inp = tfl.input({ shape: [seq, 3], name: 'rs_x' });

@@ -108,7 +108,7 @@ class LayersImporter implements LayersImportState {
     this.pending.delete(key);
     if (inputs.some((t) => t === null)) return null;
     try {
-      return this.b.scoped(spec.name, () => handler(new LayerContext(this, spec, inputs as Act[])));
+      return this.b.scoped(spec.name, () => withMasks(spec.className, handler(new LayerContext(this, spec, inputs as Act[])), inputs as Act[]));
     } catch (e) {
       if (e instanceof PockError && e.code === 'unsupported-op') {
         this.problems.push(e.message);
@@ -171,4 +171,18 @@ class LayersImporter implements LayersImportState {
   markSoftmax(probs: Act, logits: Act): void {
     this.softmaxOf.set(probs, logits);
   }
+}
+
+/** Layers a Keras mask passes through unchanged (tfjs-layers' supportsMasking without a computeMask of their own). */
+const MASK_PASSES = new Set(['Dense', 'Dropout', 'Activation', 'ReLU', 'PReLU', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'BatchNormalization', 'LayerNormalization', 'TimeDistributed']);
+
+/**
+ * Carries a Keras mask (Act.mask) from a layer's single input to its outputs where tfjs-layers
+ * does. Recurrent layers consume it (their handlers read it and set their own output's); any other
+ * layer drops it and computes on the values as they are, as TF.js does (Masking has already
+ * zeroed the padded steps; an Embedding's padding vectors stay as they are).
+ */
+function withMasks(className: string, outs: (Act | null)[], inputs: readonly Act[]): (Act | null)[] {
+  if (inputs.length !== 1 || inputs[0]!.mask === undefined || !MASK_PASSES.has(className)) return outs;
+  return outs.map((o) => (o && o.mask === undefined ? { ...o, mask: inputs[0]!.mask } : o));
 }

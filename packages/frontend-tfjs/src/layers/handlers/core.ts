@@ -102,15 +102,29 @@ function Rescaling(ctx: LayerContext): Act[] {
   return [act(y, x.nchw)];
 }
 
-/** embeddings[ids]: TF.js casts the (usually float32) ids to int32 first. */
+/** embeddings[ids]: TF.js casts the (usually float32) ids to int32 first. maskZero: id 0 is padding (the mask). */
 function Embedding(ctx: LayerContext): Act[] {
   const b = ctx.b;
-  if (ctx.cfg('maskZero', false)) ctx.unsupported('mask_zero = true is not supported (masks are not propagated)');
   const ids = b.cast(nhwc(b, ctx.input()), 'int32');
-  return [act(b.op1('gather', [ctx.weight('embeddings'), ids], { axis: 0 }))];
+  const y = b.op1('gather', [ctx.weight('embeddings'), ids], { axis: 0 });
+  if (!ctx.cfg('maskZero', false)) return [act(y)];
+  if (b.rank(ids) !== 2) ctx.unsupported(`mask_zero needs [batch, time] ids, got [${b.shape(ids)}]`);
+  return [act(y, false, b.op1('logical_not', [b.op1('equal', [ids, b.scalar(0, 'int32')], {})], {}))];
+}
+
+/** Masking: steps whose features all equal maskValue are padding (the mask) and read 0. */
+function Masking(ctx: LayerContext): Act[] {
+  const b = ctx.b;
+  const x = nhwc(b, ctx.input());
+  if (b.rank(x) !== 3) ctx.unsupported(`expects a [batch, time, features] input, got [${b.shape(x)}]`);
+  const differs = b.cast(b.op1('logical_not', [b.op1('equal', [x, b.scalarLike(ctx.cfg('maskValue', 0), x)], {})], {}), b.dtype(x));
+  const any = b.op1('reduce_max', [differs], { axes: [2], keepdims: true });
+  const [n, t] = b.shape(x) as [number, number];
+  return [act(b.mul(x, any), false, b.reshape(b.op1('greater', [any, b.scalarLike(0, any)], {}), [n, t]))];
 }
 
 export const coreHandlers: LayerHandlerTable = {
+  Masking,
   InputLayer: (ctx) => [ctx.graphInput()],
   Dense,
   Activation: (ctx) => [ctx.activate(ctx.input())],

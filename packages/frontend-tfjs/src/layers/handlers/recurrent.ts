@@ -9,7 +9,9 @@
  *
  * dropout / recurrentDropout are identity, as for the Dropout layers (TF.js applies them only in
  * training). The generic RNN layer runs SimpleRNNCell / GRUCell / LSTMCell cells, stacked or not.
- * Not supported: stateful layers, initial states passed as layer inputs, masking.
+ * Masks (Embedding maskZero, Masking) reach SimpleRNN, GRU, LSTM and Bidirectional: masked steps
+ * carry the states over. Not supported: stateful layers, initial states passed as layer inputs,
+ * masks into the generic RNN layer.
  */
 import { unrollRecurrent, type RecurrentKind, type ValueId } from '@pockengine/core';
 import { activation } from '../../activations.js';
@@ -27,8 +29,12 @@ interface Cell {
   weight: (role: string) => ValueId;
 }
 
-/** The layer's outputs: [output, ...final states] (output = sequence or last hidden state). */
-function run(ctx: LayerContext, cell: Cell, x: ValueId): ValueId[] {
+/**
+ * The layer's outputs: [output, ...final states] (output = sequence or last hidden state). With a
+ * mask ([batch, time] bool), masked steps carry the states over and output the carried hidden
+ * state (tfjs-layers' rnn()).
+ */
+function run(ctx: LayerContext, cell: Cell, x: ValueId, mask?: ValueId): ValueId[] {
   const b = ctx.b;
   const { kind, cfg } = cell;
   if (cfg('stateful', false)) ctx.unsupported('stateful = true is not supported (states are not kept between steps)');
@@ -56,6 +62,7 @@ function run(ctx: LayerContext, cell: Cell, x: ValueId): ValueId[] {
     gateAct: kind === 'rnn' ? candidateAct : fn('recurrentActivation', 'hardSigmoid'),
     candidateAct,
     cellAct: kind === 'lstm' ? candidateAct : undefined,
+    mask: mask === undefined ? undefined : b.transpose(mask, [1, 0]),
   });
   let y: ValueId;
   if (cfg('returnSequences', false)) {
@@ -69,7 +76,8 @@ function recurrent(kind: RecurrentKind) {
   return (ctx: LayerContext): Act[] => {
     if (ctx.inputs.length > 1) ctx.unsupported('initial states given as layer inputs are not supported');
     const cell: Cell = { kind, cfg: (k, d) => ctx.cfg(k, d), weight: (role) => ctx.weight(role) };
-    return run(ctx, cell, nhwc(ctx.b, ctx.input())).map((v) => act(v));
+    const mask = ctx.input().mask;
+    return withMask(ctx, run(ctx, cell, nhwc(ctx.b, ctx.input()), mask), mask);
   };
 }
 
@@ -92,8 +100,9 @@ function Bidirectional(ctx: LayerContext): Act[] {
     return v === undefined || v === null ? def : (v as T);
   };
   const x = nhwc(b, ctx.input());
-  const fwd = run(ctx, { kind, cfg: (k, d) => get(k, d, false), weight: (role) => ctx.wrappedWeight('forward_', role) }, x);
-  const bwd = run(ctx, { kind, cfg: (k, d) => get(k, d, true), weight: (role) => ctx.wrappedWeight('backward_', role) }, x);
+  const mask = ctx.input().mask;
+  const fwd = run(ctx, { kind, cfg: (k, d) => get(k, d, false), weight: (role) => ctx.wrappedWeight('forward_', role) }, x, mask);
+  const bwd = run(ctx, { kind, cfg: (k, d) => get(k, d, true), weight: (role) => ctx.wrappedWeight('backward_', role) }, x, mask);
   const y = fwd[0]!;
   let yRev = bwd[0]!;
   if (get('returnSequences', false, false)) yRev = reverseTime(ctx, yRev);
@@ -105,7 +114,13 @@ function Bidirectional(ctx: LayerContext): Act[] {
   else if (mode === 'ave') outs = [b.mulScalar(b.add(y, yRev), 0.5)];
   else if (mode === 'mul') outs = [b.mul(y, yRev)];
   else return ctx.unsupported(`mergeMode '${mode}' is not supported (concat, sum, ave, mul, null)`);
-  return [...outs, ...fwd.slice(1), ...bwd.slice(1)].map((v) => act(v));
+  if (mask !== undefined && mode === null) ctx.unsupported('a mask with mergeMode null is not supported');
+  return withMask(ctx, [...outs, ...fwd.slice(1), ...bwd.slice(1)], mask, get('returnSequences', false, false));
+}
+
+/** Outputs as acts; a returnSequences output keeps the input's mask (as TF.js's computeMask). */
+function withMask(ctx: LayerContext, outs: ValueId[], mask: ValueId | undefined, sequences = ctx.cfg('returnSequences', false)): Act[] {
+  return outs.map((v, i) => act(v, false, i === 0 && sequences ? mask : undefined));
 }
 
 const CELL_KINDS: Record<string, RecurrentKind> = { SimpleRNNCell: 'rnn', GRUCell: 'gru', LSTMCell: 'lstm' };
@@ -131,6 +146,7 @@ function RNN(ctx: LayerContext): Act[] {
   if (bad.length) return ctx.unsupported(`cells ${bad.map((n) => `'${n}'`).join(', ')} are not supported (SimpleRNNCell, GRUCell, LSTMCell)`);
   const backwards = ctx.cfg('goBackwards', false);
   const sequences = ctx.cfg('returnSequences', false);
+  if (ctx.input().mask !== undefined) ctx.unsupported('a mask into the generic RNN layer is not supported (use LSTM / GRU / SimpleRNN layers)');
   let x = nhwc(b, ctx.input());
   if (backwards) x = reverseTime(ctx, x);
   const states: ValueId[] = [];
