@@ -24,6 +24,7 @@ export { Program, type Feeds } from './runtime/program.js';
 export * as nn from './nn/layers.js';
 export { einsum } from './nn/einsum.js';
 export { cumsum, cumsumContributes } from './nn/cumsum.js';
+export * as composite from './nn/composite.js';
 export { gatherElements, gatherNd, oneHot, scatterElements, scatterNd, topK, MAX_TOP_K, type ScatterReduction } from './nn/indexing.js';
 export { unrollRecurrent, type RecurrentKind, type RecurrentResult, type RecurrentSpec } from './nn/recurrent.js';
 export { compileTraining } from './runtime/compile-program.js';

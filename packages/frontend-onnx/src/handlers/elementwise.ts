@@ -2,7 +2,7 @@
  * Elementwise ONNX ops: arithmetic and comparisons with numpy broadcasting
  * (https://onnx.ai/onnx/repo-docs/Broadcasting.html), logic, Where, unary math and Cast.
  */
-import type { DType, ValueId } from '@pockengine/core';
+import { composite, type DType, type ValueId } from '@pockengine/core';
 import { isConst } from '../const.js';
 import type { NodeContext } from '../context.js';
 import type { HandlerTable, OnnxHandler } from './types.js';
@@ -42,15 +42,10 @@ function unary(op: UnaryOp): OnnxHandler {
   return (ctx) => [ctx.b.op1(op, [ctx.value(0)], {})];
 }
 
-/** A unary op composed of core ops on input 0 (their gradient rules make its gradient). */
+/** A unary op composed of core ops on input 0 (core's composite: their gradient rules make its gradient). */
 function composed(f: (b: NodeContext['b'], x: ValueId) => ValueId): OnnxHandler {
   return (ctx) => [f(ctx.b, ctx.value(0))];
 }
-
-const exp = (b: NodeContext['b'], x: ValueId) => b.op1('exp', [x], {});
-const log = (b: NodeContext['b'], x: ValueId) => b.op1('log', [x], {});
-/** log(x + sqrt(x^2 + c)): asinh (c = 1, x >= 0) and acosh (c = -1). */
-const logHyp = (b: NodeContext['b'], x: ValueId, c: number) => log(b, b.add(x, b.op1('sqrt', [b.add(b.mul(x, x), b.scalarLike(c, x))], {})));
 
 export const elementwiseHandlers: HandlerTable = {
   Add: binary('add'),
@@ -108,14 +103,13 @@ export const elementwiseHandlers: HandlerTable = {
   Asin: unary('asin'),
   Acos: unary('acos'),
   Atan: unary('atan'),
-  Tan: composed((b, x) => b.div(b.op1('sin', [x], {}), b.op1('cos', [x], {}))),
-  Sinh: composed((b, x) => b.mulScalar(b.sub(exp(b, x), exp(b, b.neg(x))), 0.5)),
-  Cosh: composed((b, x) => b.mulScalar(b.add(exp(b, x), exp(b, b.neg(x))), 0.5)),
-  // odd: -asinh(-x) for x < 0 keeps log's argument away from cancellation
-  Asinh: composed((b, x) => b.where(b.op1('less', [x, b.scalarLike(0, x)], {}), b.neg(logHyp(b, b.neg(x), 1)), logHyp(b, x, 1))),
-  Acosh: composed((b, x) => logHyp(b, x, -1)),
-  Atanh: composed((b, x) => b.mulScalar(log(b, b.div(b.add(b.scalarLike(1, x), x), b.sub(b.scalarLike(1, x), x))), 0.5)),
-  IsNaN: composed((b, x) => b.op1('logical_not', [b.op1('equal', [x, x], {})], {})),
+  Tan: composed(composite.tan),
+  Sinh: composed(composite.sinh),
+  Cosh: composed(composite.cosh),
+  Asinh: composed(composite.asinh),
+  Acosh: composed(composite.acosh),
+  Atanh: composed(composite.atanh),
+  IsNaN: composed(composite.isNan),
   IsInf: (ctx) => {
     const b = ctx.b;
     const x = ctx.value(0);

@@ -23,8 +23,7 @@ function unnormalize(b: GraphBuilder, g: ValueId, s: number, align: boolean): Va
   return align ? b.mulScalar(g1, (s - 1) / 2) : b.mulScalar(b.sub(b.mulScalar(g1, s), b.scalarLike(1, g)), 0.5);
 }
 
-const clamp = (b: GraphBuilder, x: ValueId, lo: number, hi: number) =>
-  b.op1('minimum', [b.op1('maximum', [x, b.scalarLike(lo, x)], {}), b.scalarLike(hi, x)], {});
+const clamp = (b: GraphBuilder, x: ValueId, lo: number, hi: number) => b.op1('clip', [x], { min: lo, max: hi });
 
 const floor = (b: GraphBuilder, x: ValueId) => b.op1('floor', [x], {});
 
@@ -78,7 +77,7 @@ function GridSample(ctx: NodeContext): Sym[] {
 
   /** X at integer pixel coordinates (yi, xi) [N, Ho, Wo] times weight: [N, Ho, Wo, C]; taps outside read 0. */
   const tap = (yi: ValueId, xi: ValueId, weight: ValueId | null): ValueId => {
-    const inside = (v: ValueId, s: number) => b.op1('logical_and', [b.op1('greater_equal', [v, b.scalarLike(0, v)], {}), b.op1('less_equal', [v, b.scalarLike(s - 1, v)], {})], {});
+    const inside = (v: ValueId, s: number) => b.op1('in_range', [v], { min: 0, max: s - 1, strictMin: false });
     const valid = b.op1('logical_and', [inside(yi, h), inside(xi, w)], {});
     const flat = b.add(b.add(b.mulScalar(clamp(b, yi, 0, h - 1), w), clamp(b, xi, 0, w - 1)), image);
     const wt = b.where(valid, weight ?? b.scalarLike(1, xi), b.scalarLike(0, xi));

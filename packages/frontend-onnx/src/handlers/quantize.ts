@@ -77,9 +77,8 @@ function quantParams(ctx: NodeContext, rank: number, qtype: DType, float: DType)
 /** [clamp(round(x / s) + z), the mask where it did not saturate]. */
 function quantize(b: GraphBuilder, x: ValueId, q: Quant): [ValueId, ValueId] {
   const r = b.add(b.op1('round', [b.div(x, q.s)], {}), q.z);
-  const inRange = b.op1('logical_and', [b.op1('greater_equal', [r, b.scalarLike(q.qmin, r)], {}), b.op1('less_equal', [r, b.scalarLike(q.qmax, r)], {})], {});
-  const clamped = b.op1('minimum', [b.op1('maximum', [r, b.scalarLike(q.qmin, r)], {}), b.scalarLike(q.qmax, r)], {});
-  return [clamped, inRange];
+  const range = { min: q.qmin, max: q.qmax };
+  return [b.op1('clip', [r], range), b.op1('in_range', [r], { ...range, strictMin: false })];
 }
 
 /** (q - z) * s in the forward pass; the gradient of x where it did not saturate (straight-through). */
@@ -117,8 +116,10 @@ function DequantizeLinear(ctx: NodeContext): Sym[] {
   const q = quantParams(ctx, rank, qtypeOf(ctx), float);
   const scale = ctx.const(1, 'scale').data;
   const zero = ctx.has(2) ? ctx.const(2, 'zero_point').data : undefined;
-  const stride = src.shape.slice(axisOf(ctx, rank) + 1).reduce((a, d) => a * d, 1);
   const n = scale.length;
+  // per axis: the channel of element i is floor(i / stride) % n
+  const axis = ctx.int('axis', 1);
+  const stride = n === 1 ? 1 : src.shape.slice((axis < 0 ? axis + rank : axis) + 1).reduce((p, d) => p * d, 1);
   const values = Array.from(src.data, (v, i) => {
     const c = n === 1 ? 0 : Math.floor(i / stride) % n;
     return (v - (zero?.[c] ?? 0)) * scale[c]!;
@@ -129,12 +130,6 @@ function DequantizeLinear(ctx: NodeContext): Sym[] {
 
 function qtypeOf(ctx: NodeContext): DType {
   return ctx.type(0).dtype;
-}
-
-function axisOf(ctx: NodeContext, rank: number): number {
-  if (ctx.const(1, 'scale').shape.length === 0) return rank - 1;
-  const a = ctx.int('axis', 1);
-  return a < 0 ? a + rank : a;
 }
 
 export const quantizeHandlers: HandlerTable = { QuantizeLinear, DequantizeLinear };

@@ -3,7 +3,7 @@
  * (https://www.tensorflow.org/api_docs/python/tf/raw_ops). Binary ops broadcast as numpy;
  * constant operands that are not weights are folded on the host.
  */
-import { cumsum, einsum, type GraphBuilder, type ValueId } from '@pockengine/core';
+import { composite, cumsum, einsum, type GraphBuilder, type ValueId } from '@pockengine/core';
 import { activation } from '../../activations.js';
 import { act, addChannelBias, aligned, nhwc, physicalAxis, type Act } from '../../layout.js';
 import { isConst, type OpContext, type Sym } from '../context.js';
@@ -118,26 +118,6 @@ function Prod(ctx: OpContext): Sym[] {
 }
 
 const square = (b: GraphBuilder, x: ValueId): ValueId => b.mul(x, x);
-const exp = (b: GraphBuilder, x: ValueId): ValueId => b.op1('exp', [x], {});
-const log = (b: GraphBuilder, x: ValueId): ValueId => b.op1('log', [x], {});
-/** log(x + sqrt(x^2 + c)): asinh (c = 1, x >= 0) and acosh (c = -1). */
-const logHyp = (b: GraphBuilder, x: ValueId, c: number): ValueId => log(b, b.add(x, b.op1('sqrt', [b.add(square(b, x), b.scalarLike(c, x))], {})));
-
-/** Tan = sin / cos. */
-const tan = (b: GraphBuilder, x: ValueId): ValueId => b.div(b.op1('sin', [x], {}), b.op1('cos', [x], {}));
-/** Sinh = (e^x - e^-x) / 2. */
-const sinh = (b: GraphBuilder, x: ValueId): ValueId => b.mulScalar(b.sub(exp(b, x), exp(b, b.neg(x))), 0.5);
-/** Cosh = (e^x + e^-x) / 2. */
-const cosh = (b: GraphBuilder, x: ValueId): ValueId => b.mulScalar(b.add(exp(b, x), exp(b, b.neg(x))), 0.5);
-/** Asinh, odd: -asinh(-x) for x < 0 keeps log's argument away from cancellation. */
-const asinh = (b: GraphBuilder, x: ValueId): ValueId =>
-  b.where(b.op1('less', [x, b.scalarLike(0, x)], {}), b.neg(logHyp(b, b.neg(x), 1)), logHyp(b, x, 1));
-/** Acosh = log(x + sqrt(x^2 - 1)) (NaN below 1, as TF). */
-const acosh = (b: GraphBuilder, x: ValueId): ValueId => logHyp(b, x, -1);
-/** Atanh = log((1 + x) / (1 - x)) / 2. */
-const atanh = (b: GraphBuilder, x: ValueId): ValueId => b.mulScalar(log(b, b.div(b.add(b.scalarLike(1, x), x), b.sub(b.scalarLike(1, x), x))), 0.5);
-/** IsNan: x != x (bool, no gradient). */
-const isNan = (b: GraphBuilder, x: ValueId): ValueId => b.op1('logical_not', [b.op1('equal', [x, x], {})], {});
 
 /** A core comparison / logical op on broadcast operands (bool result, no gradient). */
 const cmp = (op: 'greater' | 'greater_equal' | 'less' | 'less_equal' | 'equal' | 'logical_and' | 'logical_or') => binary((b, x, y) => b.op1(op, [x, y], {}));
@@ -245,13 +225,14 @@ export const mathHandlers: OpHandlerTable = {
   Sign: unary((b, x) => b.op1('sign', [x], {})),
   Sin: unary((b, x) => b.op1('sin', [x], {})),
   Cos: unary((b, x) => b.op1('cos', [x], {})),
-  Tan: unary(tan),
-  Sinh: unary(sinh),
-  Cosh: unary(cosh),
-  Asinh: unary(asinh),
-  Acosh: unary(acosh),
-  Atanh: unary(atanh),
-  IsNan: unary(isNan),
+  // no core ops of their own: core's composites
+  Tan: unary(composite.tan),
+  Sinh: unary(composite.sinh),
+  Cosh: unary(composite.cosh),
+  Asinh: unary(composite.asinh),
+  Acosh: unary(composite.acosh),
+  Atanh: unary(composite.atanh),
+  IsNan: unary(composite.isNan),
   Log1p: unary((b, x) => b.op1('log', [b.add(x, b.scalarLike(1, x))], {})),
   Expm1: unary((b, x) => b.sub(b.op1('exp', [x], {}), b.scalarLike(1, x))),
   StopGradient: unary((b, x) => b.op1('stop_gradient', [x], {})),
